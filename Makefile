@@ -1,0 +1,43 @@
+# audit-ledger — `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_EVENTS ?= 20000
+
+.PHONY: install run test lint fmt bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/ledger demo --events $(DEMO_EVENTS)
+	$(BIN)/ledger verify
+	@echo
+	@echo "Try:  $(BIN)/ledger history BonusRule:br-welcome"
+	@echo "      $(BIN)/ledger catalogue"
+	@echo "      $(BIN)/ledger verify --json"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m bench.append
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,261 @@
+"""The ``ledger`` command line: demo data, append, history, verify, catalogue, erase.
+
+Errors are one readable line on stderr and a non-zero exit code, never a traceback:
+1 verification failed, 2 bad input or configuration, 3 storage or internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from typing import IO, Any
+
+import msgspec
+from tqdm import tqdm
+
+from infra.bootstrap import build_ledger
+from infra.settings import Settings
+from ledger.application import Ledger, decode_events
+from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
+from ledger.verify import ChainError, iter_store, verify_log
+
+EXIT_VERIFY, EXIT_INPUT, EXIT_STORAGE = 1, 2, 3
+
+
+def _out(value: Any) -> None:
+    sys.stdout.buffer.write(msgspec.json.encode(value) + b"\n")
+    sys.stdout.flush()
+
+
+def _bar(total: int | None, desc: str) -> tqdm[Any]:
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="ev",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        dynamic_ncols=True,
+    )
+
+
+def _tick(bar: tqdm[Any], n: int) -> None:
+    bar.update(n)
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+@contextmanager
+def _ledger(settings: Settings) -> Iterator[Ledger]:
+    ledger = build_ledger(settings)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Append a deterministic synthetic operator history."""
+    from infra.demo import demo_events  # noqa: PLC0415 - only the demo needs it
+
+    new = dup = 0
+    with _ledger(settings) as ledger, _bar(args.events, "demo") as bar:
+        for receipts in ledger.append_all(_chunks(demo_events(args.events, seed=args.seed), args.batch)):
+            dup += sum(r.duplicate for r in receipts)
+            new += sum(not r.duplicate for r in receipts)
+            bar.update(len(receipts))
+        size = ledger.store.size()
+    print(
+        f"demo: {new} events appended, {dup} already present (seed {args.seed}); ledger holds {size} events"
+    )
+    return 0
+
+
+def _read_lines(path: str) -> list[bytes]:
+    if path == "-":
+        return sys.stdin.buffer.read().splitlines()
+    try:
+        with open(path, "rb") as f:  # noqa: PTH123
+            return f.read().splitlines()
+    except OSError as e:
+        msg = f"cannot read {path}: {e.strerror}"
+        raise StorageError(msg) from None
+
+
+def cmd_append(args: argparse.Namespace, settings: Settings) -> int:
+    """Append NDJSON events: validate the whole input first, then append in atomic batches."""
+    events = decode_events(_read_lines(args.file))
+    with _ledger(settings) as ledger:
+        for i in range(0, len(events), args.batch):
+            ledger.validate(events[i : i + args.batch], offset=i)
+        new = dup = 0
+        with _bar(len(events), "append") as bar:
+            chunks = (events[i : i + args.batch] for i in range(0, len(events), args.batch))
+            for receipts in ledger.append_all(chunks):
+                dup += sum(r.duplicate for r in receipts)
+                new += sum(not r.duplicate for r in receipts)
+                if args.receipts:
+                    for r in receipts:
+                        _out(r)
+                bar.update(len(receipts))
+    print(f"append: {new} new, {dup} duplicates (already recorded, unchanged)", file=sys.stderr)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a stream's events in order."""
+    with _ledger(settings) as ledger:
+        events = ledger.history(args.stream)
+    if not events:
+        msg = f"stream {args.stream} has no events"
+        raise NotFoundError(msg, field="stream")
+    for e in events:
+        if args.json:
+            _out(e)
+        else:
+            print(
+                f"{e.stream_position:>5}  {e.occurred_at}  {e.type}@{e.schema_version}  "
+                f"{e.actor['kind']}:{e.actor['id']}  #{e.position}  {e.hash[:16]}…"
+            )
+            print(f"       {msgspec.json.encode(e.payload).decode()}")
+    return 0
+
+
+def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
+    """Print one event by id."""
+    with _ledger(settings) as ledger:
+        _out(ledger.get(args.event_id))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute every chain from stored bytes; exit 1 naming the first fault."""
+    with _ledger(settings) as ledger, _bar(ledger.store.size(), "verify") as bar:
+        store = ledger.store
+        try:
+            report = verify_log(iter_store(store.read), store.heads(), progress=lambda n: _tick(bar, n))
+        except ChainError as e:
+            if args.json:
+                _out({"ok": False, "failure": e.as_dict()})
+            else:
+                print(f"verify: FAILED: {e.message}", file=sys.stderr)
+            return EXIT_VERIFY
+    rate = report.events / report.seconds if report.seconds else 0.0
+    if args.json:
+        _out({"ok": True, "events": report.events, "streams": report.streams, "seconds": report.seconds})
+    else:
+        print(
+            f"verify: OK: {report.events} events in {report.streams} streams, "
+            f"chains and heads intact ({rate:,.0f} events/s)"
+        )
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:  # noqa: ARG001
+    """Print the event catalogue (the schema registry)."""
+    from ledger.catalogue import CATALOGUE  # noqa: PLC0415
+
+    entries = CATALOGUE.describe()
+    if args.type:
+        entries = [e for e in entries if e["type"] == args.type]
+        if not entries:
+            msg = f"unknown event type {args.type!r}"
+            raise NotFoundError(msg, field="type")
+    if args.json or args.type:
+        _out(entries)
+        return 0
+    for e in entries:
+        personal = f"  personal: {', '.join(e['personal'])}" if e["personal"] else ""
+        print(
+            f"{e['type']:<34} v{e['version']}{'' if e['latest'] else ' (old)':<6} "
+            f"{'/'.join(e['entities']):<18} {e['description']}{personal}"
+        )
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    """Destroy a data subject's key (erasure); chains and proofs stay valid."""
+    with _ledger(settings) as ledger:
+        done = ledger.erase_subject(args.subject)
+    print(
+        f"erase: {args.subject}: "
+        + ("data key destroyed" if done else "no key to destroy (nothing sealed or already erased)")
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (store selection comes from LEDGER_* environment variables)."""
+    p = argparse.ArgumentParser(prog="ledger", description="audit-ledger: tamper-evident system of record")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="append a deterministic synthetic operator history")
+    d.add_argument("--events", type=_positive, default=20_000)
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--batch", type=_positive, default=1000)
+    d.set_defaults(fn=cmd_demo)
+    a = sub.add_parser("append", help="append NDJSON events from FILE or - (stdin)")
+    a.add_argument("file")
+    a.add_argument("--batch", type=_positive, default=1000)
+    a.add_argument("--receipts", action="store_true", help="print one JSON receipt per event")
+    a.set_defaults(fn=cmd_append)
+    h = sub.add_parser("history", help="print a stream's events, e.g. BonusRule:br-welcome")
+    h.add_argument("stream")
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(fn=cmd_history)
+    g = sub.add_parser("get", help="print one event by event_id")
+    g.add_argument("event_id")
+    g.set_defaults(fn=cmd_get)
+    v = sub.add_parser("verify", help="recompute every hash chain from stored bytes")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(fn=cmd_verify)
+    c = sub.add_parser("catalogue", help="print every event type, version and JSON schema")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--type", help="one type, with its JSON schema")
+    c.set_defaults(fn=cmd_catalogue)
+    e = sub.add_parser("erase", help="destroy a data subject's key (GDPR erasure)")
+    e.add_argument("subject", help="the subject reference, e.g. a player_ref")
+    e.set_defaults(fn=cmd_erase)
+    return p
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = "must be at least 1"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = parser().parse_args(argv)
+    fn: Callable[[argparse.Namespace, Settings], int] = args.fn
+    try:
+        settings = Settings.from_env(os.environ if env is None else env)
+        return fn(args, settings)
+    except VerificationError as e:
+        print(f"ledger {args.command}: verification failed: {e}", file=sys.stderr)
+        return EXIT_VERIFY
+    except StorageError as e:
+        print(f"ledger {args.command}: {e}", file=sys.stderr)
+        return EXIT_STORAGE
+    except LedgerError as e:
+        print(f"ledger {args.command}: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"ledger {args.command}: interrupted; committed batches stay committed", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI promise: one line, never a traceback
+        print(f"ledger {args.command}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_STORAGE
+
+
+def run(stream: IO[str] | None = None) -> None:  # noqa: ARG001
+    """Console-script entry point."""
+    sys.exit(main())

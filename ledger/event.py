@@ -1,0 +1,59 @@
+"""The event envelope as producers submit it, and the receipt the ledger gives back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from ledger.catalogue.types import Jurisdiction, Ref, Timestamp
+
+StreamName = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}$",
+        description="entity type and id, e.g. BonusRule:123, Round:r-42, Player:plr_0f2",
+    ),
+]
+EventTypeName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")]
+TraceId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$", description="W3C trace id")]
+
+
+class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who caused the event: a service, a human operator, or the system itself."""
+
+    kind: Literal["service", "operator", "system"]
+    id: Ref
+
+
+class EventIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One event as a producer submits it (NDJSON line, API body item).
+
+    ``event_id`` is the idempotency key. ``expected_stream_position``, when given, is the
+    stream position this event must receive (0 for the first event of a new stream);
+    it is an append condition, not part of the recorded content.
+    """
+
+    event_id: UUID
+    type: EventTypeName
+    schema_version: Annotated[int, msgspec.Meta(ge=1)]
+    stream: StreamName
+    occurred_at: Timestamp
+    actor: Actor
+    trace_id: TraceId
+    jurisdiction: Jurisdiction
+    payload: dict[str, Any]
+    expected_stream_position: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class Receipt(msgspec.Struct, frozen=True):
+    """Proof of acceptance for one event: where it landed and the hash that seals it."""
+
+    event_id: UUID
+    stream: str
+    position: int
+    stream_position: int
+    hash: str
+    recorded_at: str
+    duplicate: bool = False

@@ -1,0 +1,86 @@
+"""The ports through which the pure core reaches storage, keys and time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from ledger.chain import Head, Pending, StoredRecord
+from ledger.errors import LedgerError
+from ledger.event import Receipt
+
+
+class EventStore(Protocol):
+    """Durable, append-only storage of chained records.
+
+    ``append`` links and writes all batches in one transaction under the store's write
+    lock (the group commit); a batch that conflicts gets its error, the others commit.
+    """
+
+    def append(self, batches: Sequence[Sequence[Pending]]) -> list[list[Receipt] | LedgerError]:
+        """Link and durably write ``batches``; return receipts or an error per batch."""
+        ...
+
+    def read(self, start: int, limit: int) -> list[StoredRecord]:
+        """Return up to ``limit`` records from global position ``start`` on, in order."""
+        ...
+
+    def read_stream(self, stream: str, start: int = 0, limit: int | None = None) -> list[StoredRecord]:
+        """Return a stream's records from stream position ``start`` on, in order."""
+        ...
+
+    def get(self, event_id: str) -> StoredRecord | None:
+        """Return the record appended under ``event_id``, if any."""
+        ...
+
+    def heads(self) -> Iterator[tuple[str, Head]]:
+        """Yield every stream head (stream name, head), in no particular order."""
+        ...
+
+    def size(self) -> int:
+        """Return the number of records (the next global position)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class FieldCipher(Protocol):
+    """Per-subject authenticated encryption of personal fields (AES-256-GCM in infra).
+
+    Sealing is deterministic for a given subject key, aad and plaintext, so an idempotent
+    resubmission produces identical ciphertext; ``aad`` binds a value to its event and field.
+    """
+
+    def seal(self, items: Sequence[tuple[str, bytes, bytes]]) -> list[tuple[str, str, str]]:
+        """Seal (subject, aad, plaintext) items; return (key id, nonce b64, ciphertext b64).
+
+        Raises:
+            PolicyViolationError: a subject was erased and may not receive new personal data.
+        """
+        ...
+
+    def open(self, items: Sequence[tuple[str, str, str, str, bytes]]) -> list[bytes | None]:
+        """Open (subject, key id, nonce, ct, aad) items; ``None`` where the key was destroyed.
+
+        Raises:
+            VerificationError: a ciphertext does not authenticate under its key.
+        """
+        ...
+
+    def erase(self, subject: str) -> bool:
+        """Destroy the subject's data key; return False when there was none to destroy."""
+        ...
+
+    def close(self) -> None:
+        """Release the key table."""
+        ...
+
+
+class Clock(Protocol):
+    """The ledger's clock (UTC)."""
+
+    def now_ms(self) -> int:
+        """Milliseconds since the Unix epoch."""
+        ...

@@ -1,0 +1,69 @@
+"""Sealing personal fields: only ciphertext under a per-subject key enters hashed bytes.
+
+A sealed field is stored as ``{"ct":…,"key":…,"nonce":…,"sealed":"aes-256-gcm/v1"}``; the
+associated data binds it to its event id and field name, so a ciphertext cannot be moved to
+another event or field. Destroying the subject's key (erasure) leaves the bytes, and so every
+hash and proof, unchanged; reads then show the field as erased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+from uuid import UUID
+
+from ledger.catalogue.registry import EventType
+from ledger.ports import FieldCipher
+
+SEALED: Final = "aes-256-gcm/v1"
+ERASED: Final = {"erased": True}
+
+
+def aad(event_id: UUID, field: str) -> bytes:
+    """Associated data binding a sealed value to its event and field."""
+    return f"{event_id}/{field}".encode()
+
+
+def seal_payloads(cipher: FieldCipher, items: Sequence[tuple[EventType, UUID, dict[str, Any]]]) -> None:
+    """Replace, in place, every personal field of each payload by its sealed form.
+
+    Raises:
+        PolicyViolationError: from the cipher, for a subject that was erased.
+    """
+    wanted: list[tuple[str, bytes, bytes]] = []
+    places: list[tuple[dict[str, Any], str]] = []
+    for etype, event_id, payload in items:
+        subject = str(payload.get(etype.subject or "", ""))
+        for name in etype.personal:
+            value = payload.get(name)
+            if value is not None:
+                wanted.append((subject, aad(event_id, name), str(value).encode()))
+                places.append((payload, name))
+    if not wanted:
+        return
+    for (payload, name), (key, nonce, ct) in zip(places, cipher.seal(wanted), strict=True):
+        payload[name] = {"ct": ct, "key": key, "nonce": nonce, "sealed": SEALED}
+
+
+def open_payload(
+    cipher: FieldCipher, etype: EventType, event_id: UUID, payload: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Return a copy of ``payload`` with sealed fields opened, and the names found erased."""
+    subject = str(payload.get(etype.subject or "", ""))
+    sealed = [
+        (name, value)
+        for name in etype.personal
+        if isinstance(value := payload.get(name), dict) and value.get("sealed") == SEALED
+    ]
+    if not sealed:
+        return payload, []
+    opened = cipher.open([(subject, v["key"], v["nonce"], v["ct"], aad(event_id, n)) for n, v in sealed])
+    out = dict(payload)
+    erased: list[str] = []
+    for (name, _), plain in zip(sealed, opened, strict=True):
+        if plain is None:
+            out[name] = ERASED
+            erased.append(name)
+        else:
+            out[name] = plain.decode()
+    return out, erased

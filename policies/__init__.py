@@ -1,0 +1,1 @@
+"""Versioned policy data and pure decision functions (RBAC, retention, AML/incident rules)."""

@@ -1,0 +1,50 @@
+"""Settings come from a mapping, default to the embedded store, and name bad variables."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from infra.bootstrap import load_kek
+from infra.settings import Settings
+from ledger.errors import ValidationError
+
+
+def test_defaults_are_the_embedded_store() -> None:
+    s = Settings.from_env({})
+    assert (s.store, s.sqlite_path, s.group_commit) == ("sqlite", "var/ledger.sqlite3", True)
+
+
+def test_environment_overrides_and_converts_types() -> None:
+    s = Settings.from_env(
+        {"LEDGER_STORE": "postgres", "LEDGER_PG_POOL_SIZE": "8", "LEDGER_GROUP_COMMIT": "false"}
+    )
+    assert (s.store, s.pg_pool_size, s.group_commit) == ("postgres", 8, False)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [("LEDGER_STORE", "oracle"), ("LEDGER_PG_POOL_SIZE", "many"), ("LEDGER_GROUP_COMMIT", "perhaps")],
+)
+def test_bad_value_names_the_variable(var: str, value: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        Settings.from_env({var: value})
+    assert err.value.field == var
+
+
+def test_kek_file_is_created_once_and_reused(tmp_path: Path) -> None:
+    s = Settings.from_env({"LEDGER_KEK_FILE": str(tmp_path / "kek.key")})
+    first = load_kek(s)
+    assert len(first) == 32
+    assert load_kek(s) == first
+    assert (tmp_path / "kek.key").stat().st_mode & 0o077 == 0
+
+
+def test_configured_kek_must_be_32_bytes() -> None:
+    good = base64.b64encode(bytes(32)).decode()
+    assert load_kek(Settings(kek=good)) == bytes(32)
+    with pytest.raises(ValidationError) as err:
+        load_kek(Settings(kek=base64.b64encode(b"short").decode()))
+    assert err.value.field == "LEDGER_KEK"
