@@ -9,55 +9,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from itertools import islice
-from typing import IO, Any
+from collections.abc import Callable, Sequence
+from typing import IO
 
 import msgspec
-from tqdm import tqdm
 
-from infra.bootstrap import build_ledger
+from infra import cli_projections, cli_proofs
+from infra.cli_common import (
+    EXIT_INPUT,
+    EXIT_STORAGE,
+    EXIT_VERIFY,
+    chunks,
+    open_ledger,
+    out,
+    positive,
+    progress,
+)
 from infra.settings import Settings
-from ledger.application import Ledger, decode_events
+from ledger.application import decode_events
 from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
 from ledger.verify import ChainError, iter_store, verify_log
-
-EXIT_VERIFY, EXIT_INPUT, EXIT_STORAGE = 1, 2, 3
-
-
-def _out(value: Any) -> None:
-    sys.stdout.buffer.write(msgspec.json.encode(value) + b"\n")
-    sys.stdout.flush()
-
-
-def _bar(total: int | None, desc: str) -> tqdm[Any]:
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit="ev",
-        file=sys.stderr,
-        disable=not sys.stderr.isatty(),
-        dynamic_ncols=True,
-    )
-
-
-def _tick(bar: tqdm[Any], n: int) -> None:
-    bar.update(n)
-
-
-def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while chunk := list(islice(items, size)):
-        yield chunk
-
-
-@contextmanager
-def _ledger(settings: Settings) -> Iterator[Ledger]:
-    ledger = build_ledger(settings)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,8 +36,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from infra.demo import demo_events  # noqa: PLC0415 - only the demo needs it
 
     new = dup = 0
-    with _ledger(settings) as ledger, _bar(args.events, "demo") as bar:
-        for receipts in ledger.append_all(_chunks(demo_events(args.events, seed=args.seed), args.batch)):
+    with open_ledger(settings) as ledger, progress(args.events, "demo") as bar:
+        for receipts in ledger.append_all(chunks(demo_events(args.events, seed=args.seed), args.batch)):
             dup += sum(r.duplicate for r in receipts)
             new += sum(not r.duplicate for r in receipts)
             bar.update(len(receipts))
@@ -91,18 +62,18 @@ def _read_lines(path: str) -> list[bytes]:
 def cmd_append(args: argparse.Namespace, settings: Settings) -> int:
     """Append NDJSON events: validate the whole input first, then append in atomic batches."""
     events = decode_events(_read_lines(args.file))
-    with _ledger(settings) as ledger:
+    with open_ledger(settings) as ledger:
         for i in range(0, len(events), args.batch):
             ledger.validate(events[i : i + args.batch], offset=i)
         new = dup = 0
-        with _bar(len(events), "append") as bar:
+        with progress(len(events), "append") as bar:
             chunks = (events[i : i + args.batch] for i in range(0, len(events), args.batch))
             for receipts in ledger.append_all(chunks):
                 dup += sum(r.duplicate for r in receipts)
                 new += sum(not r.duplicate for r in receipts)
                 if args.receipts:
                     for r in receipts:
-                        _out(r)
+                        out(r)
                 bar.update(len(receipts))
     print(f"append: {new} new, {dup} duplicates (already recorded, unchanged)", file=sys.stderr)
     return 0
@@ -110,14 +81,14 @@ def cmd_append(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     """Print a stream's events in order."""
-    with _ledger(settings) as ledger:
+    with open_ledger(settings) as ledger:
         events = ledger.history(args.stream)
     if not events:
         msg = f"stream {args.stream} has no events"
         raise NotFoundError(msg, field="stream")
     for e in events:
         if args.json:
-            _out(e)
+            out(e)
         else:
             print(
                 f"{e.stream_position:>5}  {e.occurred_at}  {e.type}@{e.schema_version}  "
@@ -129,26 +100,28 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
     """Print one event by id."""
-    with _ledger(settings) as ledger:
-        _out(ledger.get(args.event_id))
+    with open_ledger(settings) as ledger:
+        out(ledger.get(args.event_id))
     return 0
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every chain from stored bytes; exit 1 naming the first fault."""
-    with _ledger(settings) as ledger, _bar(ledger.store.size(), "verify") as bar:
+    with open_ledger(settings) as ledger, progress(ledger.store.size(), "verify") as bar:
         store = ledger.store
         try:
-            report = verify_log(iter_store(store.read), store.heads(), progress=lambda n: _tick(bar, n))
+            report = verify_log(
+                iter_store(store.read), store.heads(), progress=lambda n: bar.update(n) and None
+            )
         except ChainError as e:
             if args.json:
-                _out({"ok": False, "failure": e.as_dict()})
+                out({"ok": False, "failure": e.as_dict()})
             else:
                 print(f"verify: FAILED: {e.message}", file=sys.stderr)
             return EXIT_VERIFY
     rate = report.events / report.seconds if report.seconds else 0.0
     if args.json:
-        _out({"ok": True, "events": report.events, "streams": report.streams, "seconds": report.seconds})
+        out({"ok": True, "events": report.events, "streams": report.streams, "seconds": report.seconds})
     else:
         print(
             f"verify: OK: {report.events} events in {report.streams} streams, "
@@ -168,7 +141,7 @@ def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:  # noqa:
             msg = f"unknown event type {args.type!r}"
             raise NotFoundError(msg, field="type")
     if args.json or args.type:
-        _out(entries)
+        out(entries)
         return 0
     for e in entries:
         personal = f"  personal: {', '.join(e['personal'])}" if e["personal"] else ""
@@ -181,7 +154,7 @@ def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:  # noqa:
 
 def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     """Destroy a data subject's key (erasure); chains and proofs stay valid."""
-    with _ledger(settings) as ledger:
+    with open_ledger(settings) as ledger:
         done = ledger.erase_subject(args.subject)
     print(
         f"erase: {args.subject}: "
@@ -195,13 +168,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ledger", description="audit-ledger: tamper-evident system of record")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="append a deterministic synthetic operator history")
-    d.add_argument("--events", type=_positive, default=20_000)
+    d.add_argument("--events", type=positive, default=20_000)
     d.add_argument("--seed", type=int, default=7)
-    d.add_argument("--batch", type=_positive, default=1000)
+    d.add_argument("--batch", type=positive, default=1000)
     d.set_defaults(fn=cmd_demo)
     a = sub.add_parser("append", help="append NDJSON events from FILE or - (stdin)")
     a.add_argument("file")
-    a.add_argument("--batch", type=_positive, default=1000)
+    a.add_argument("--batch", type=positive, default=1000)
     a.add_argument("--receipts", action="store_true", help="print one JSON receipt per event")
     a.set_defaults(fn=cmd_append)
     h = sub.add_parser("history", help="print a stream's events, e.g. BonusRule:br-welcome")
@@ -221,15 +194,9 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("erase", help="destroy a data subject's key (GDPR erasure)")
     e.add_argument("subject", help="the subject reference, e.g. a player_ref")
     e.set_defaults(fn=cmd_erase)
+    cli_proofs.register(sub)
+    cli_projections.register(sub)
     return p
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        msg = "must be at least 1"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:

@@ -81,7 +81,7 @@ class ChainError(VerificationError):
 def verify_log(
     records: Iterable[StoredRecord],
     heads: Iterable[tuple[str, Head]],
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Report:
     """Verify every record and head; return a report or raise at the first fault.
 
