@@ -14,7 +14,7 @@ from typing import IO
 
 import msgspec
 
-from infra import cli_projections, cli_proofs
+from infra import cli_bundle, cli_projections, cli_proofs
 from infra.cli_common import (
     EXIT_INPUT,
     EXIT_STORAGE,
@@ -196,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(fn=cmd_erase)
     cli_proofs.register(sub)
     cli_projections.register(sub)
+    cli_bundle.register(sub)
     return p
 
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -96,41 +97,44 @@ class PostgresEventStore(PostgresApplicationRecorder):
             self._notify_channel(cur)
             copy_sql = SQL(
                 "COPY {s}.{t} (notification_id, originator_id, originator_version, topic, state, "
-                "event_id) FROM STDIN"
+                "event_id) FROM STDIN (FORMAT BINARY)"
             ).format(**self._q)
             with cur.copy(copy_sql) as copy:
+                copy.set_types(["bigint", "uuid", "bigint", "text", "bytea", "uuid"])
                 for r in linked.rows:
                     copy.write_row(
                         (r.position + 1, stream_id(r.stream), r.stream_position, r.type, r.data, r.event_id)
                     )
-            heads = linked.heads
+            # The heads travel as one JSON document: dumping four typed arrays of a
+            # thousand elements each costs more client CPU than the whole COPY.
+            heads = msgspec.json.encode(
+                [[name, h.stream_position, h.hash.hex(), h.position] for name, h in linked.heads.items()]
+            ).decode()
             cur.execute(
                 SQL(
-                    "INSERT INTO {s}.ledger_heads SELECT * FROM unnest(%s::text[], %s::bigint[], "
-                    "%s::bytea[], %s::bigint[]) ON CONFLICT (stream) DO UPDATE SET "
-                    "stream_position = excluded.stream_position, hash = excluded.hash, "
+                    "INSERT INTO {s}.ledger_heads SELECT x->>0, (x->>1)::bigint, decode(x->>2, 'hex'), "
+                    "(x->>3)::bigint FROM jsonb_array_elements(%s::jsonb) AS x ON CONFLICT (stream) "
+                    "DO UPDATE SET stream_position = excluded.stream_position, hash = excluded.hash, "
                     "position = excluded.position"
                 ).format(**self._q),
-                (
-                    list(heads),
-                    [h.stream_position for h in heads.values()],
-                    [h.hash for h in heads.values()],
-                    [h.position for h in heads.values()],
-                ),
+                (heads,),
             )
         return linked.outcomes
 
     def _heads_of(self, cur: psycopg.Cursor[Any], streams: list[str]) -> dict[str, Head]:
         cur.execute(
             SQL(
-                "SELECT stream, stream_position, hash, position FROM {s}.ledger_heads WHERE stream = ANY(%s)"
+                "SELECT stream, stream_position, hash, position FROM {s}.ledger_heads "
+                "WHERE stream IN (SELECT jsonb_array_elements_text(%s::jsonb))"
             ).format(**self._q),
-            (list(set(streams)),),
+            (msgspec.json.encode(list(set(streams))).decode(),),
         )
         return {r["stream"]: Head(r["stream_position"], bytes(r["hash"]), r["position"]) for r in cur}
 
     def _existing(self, cur: psycopg.Cursor[Any], ids: list[UUID]) -> dict[UUID, StoredRecord]:
-        cur.execute(self._select + SQL("WHERE event_id = ANY(%s)"), (ids,))
+        cur.execute(
+            self._select + SQL("WHERE event_id = ANY(%s::uuid[])"), ("{" + ",".join(map(str, ids)) + "}",)
+        )
         return {r.event_id: r for r in map(_stored, cur)}
 
     def read(self, start: int, limit: int) -> list[StoredRecord]:

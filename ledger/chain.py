@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 from uuid import UUID, uuid5
 
@@ -25,6 +26,7 @@ GENESIS: Final = bytes(32)
 STREAM_NAMESPACE: Final = UUID("6f1d2c1e-5b7a-4c1e-9a57-2f0c8e6d4b31")
 
 
+@lru_cache(maxsize=1 << 16)
 def stream_id(stream: str) -> UUID:
     """Return the stable UUID under which ``stream`` is stored."""
     return uuid5(STREAM_NAMESPACE, stream)
