@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from infra.keys import AesGcmFieldCipher, PostgresKeyTable, SqliteKeyTable
 from infra.settings import Settings
 from ledger.application import Ledger
 from ledger.errors import ValidationError
+from ledger.merkle import TreeStore
 from ledger.ports import EventStore
+from ledger.sealer import Sealer
 
 
 class SystemClock:
@@ -70,3 +73,42 @@ def build_ledger(settings: Settings) -> Ledger:
         table = SqliteKeyTable(settings.keys_path)
     cipher = AesGcmFieldCipher(table, load_kek(settings))
     return Ledger(store, cipher, SystemClock(), group_commit=settings.group_commit)
+
+
+def build_tree_store(settings: Settings) -> TreeStore:
+    """Open the Merkle tree and checkpoint tables beside the events."""
+    from infra.tree import PostgresTreeStore, SqliteTreeStore  # noqa: PLC0415
+
+    if settings.store == "postgres":
+        return PostgresTreeStore(settings.pg_dsn, settings.pg_schema)
+    return SqliteTreeStore(settings.sqlite_path)
+
+
+def build_sealer(settings: Settings, ledger: Ledger) -> Sealer:
+    """Wire the sealer: tree store, signing keyring, WORM store, retention policy.
+
+    On the embedded default (local WORM folder) a missing keyring is created, as the
+    key-encryption key is; with S3 anchoring the keyring must exist (``ledger keys init``).
+    """
+    from infra.signing import Keyring  # noqa: PLC0415 - signing imports this module's clock
+    from infra.wiring_proofs import build_keyring, build_worm  # noqa: PLC0415
+    from policies.retention import POLICY_VERSION, retain_until  # noqa: PLC0415
+
+    ring = build_keyring(settings)
+    if settings.worm == "local" and not ring.path.exists():
+        ring = Keyring.init(settings.signing_dir, settings.origin)
+
+    def retention(types: Iterable[str], sealed_at: str) -> tuple[str, str, str]:
+        until, category = retain_until(types, sealed_at)
+        return until, category, POLICY_VERSION
+
+    return Sealer(
+        ledger,
+        build_tree_store(settings),
+        ring.active_signer,
+        build_worm(settings),
+        SystemClock(),
+        retention,
+        origin=settings.origin,
+        jurisdiction=settings.jurisdiction,
+    )

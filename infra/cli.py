@@ -7,6 +7,7 @@ Errors are one readable line on stderr and a non-zero exit code, never a traceba
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from typing import IO
 import msgspec
 
 from infra import cli_bundle, cli_projections, cli_proofs
+from infra.bootstrap import build_sealer, build_tree_store
 from infra.cli_common import (
     EXIT_INPUT,
     EXIT_STORAGE,
@@ -26,9 +28,13 @@ from infra.cli_common import (
     progress,
 )
 from infra.settings import Settings
+from infra.wiring_proofs import build_keyring, build_worm
 from ledger.application import decode_events
 from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
-from ledger.verify import ChainError, iter_store, verify_log
+from ledger.merkle import MerkleLog
+from ledger.sealer import SealResult, follow
+from ledger.verify import ChainError, iter_store
+from ledger.verify_checkpoints import verify_ledger
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,12 +112,22 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Recompute every chain from stored bytes; exit 1 naming the first fault."""
+    """Recompute every chain, the Merkle tree and every checkpoint; exit 1 naming the first fault."""
     with open_ledger(settings) as ledger, progress(ledger.store.size(), "verify") as bar:
         store = ledger.store
+        tree_store = build_tree_store(settings)
         try:
-            report = verify_log(
-                iter_store(store.read), store.heads(), progress=lambda n: bar.update(n) and None
+            checkpoints = tree_store.checkpoints()
+            verifiers = build_keyring(settings).verifiers() if checkpoints else []
+            report = verify_ledger(
+                iter_store(store.read),
+                store.heads(),
+                checkpoints,
+                verifiers,
+                tree=MerkleLog(tree_store),
+                worm=build_worm(settings),
+                origin=settings.origin,
+                progress=bar.update,
             )
         except ChainError as e:
             if args.json:
@@ -119,15 +135,45 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print(f"verify: FAILED: {e.message}", file=sys.stderr)
             return EXIT_VERIFY
+        finally:
+            tree_store.close()
     rate = report.events / report.seconds if report.seconds else 0.0
     if args.json:
-        out({"ok": True, "events": report.events, "streams": report.streams, "seconds": report.seconds})
+        out({"ok": True, **dataclasses.asdict(report)})
     else:
         print(
-            f"verify: OK: {report.events} events in {report.streams} streams, "
-            f"chains and heads intact ({rate:,.0f} events/s)"
+            f"verify: OK: {report.events} events in {report.streams} streams, chains and heads intact; "
+            f"{report.checkpoints} signed checkpoints match the recomputed Merkle roots and their "
+            f"{report.worm_objects} WORM copies ({rate:,.0f} events/s)"
         )
     return 0
+
+
+def cmd_seal(args: argparse.Namespace, settings: Settings) -> int:
+    """Seal the ledger once (or keep following it with ``--follow``)."""
+    with open_ledger(settings) as ledger:
+        sealer = build_sealer(settings, ledger)
+        try:
+            if args.follow:
+                follow(sealer, every=settings.seal_every, interval=settings.seal_interval, report=_said)
+                return 0
+            _said(sealer.seal())
+        finally:
+            sealer.tree_store.close()
+    return 0
+
+
+def _said(result: SealResult) -> None:
+    cp = result.checkpoint
+    if cp is None:
+        print(f"seal: nothing new; tree size {result.tree_size}")
+    else:
+        print(
+            f"seal: checkpoint {cp.size} (positions {cp.first}..{cp.size - 1}) root {cp.root.hex()[:16]}… "
+            f"signed {cp.timestamp}"
+        )
+    for r in result.anchored:
+        print(f"seal: anchored {r.key} in {r.store} WORM, {r.mode or 'read-only'} until {r.retain_until}")
 
 
 def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:  # noqa: ARG001
@@ -194,6 +240,13 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("erase", help="destroy a data subject's key (GDPR erasure)")
     e.add_argument("subject", help="the subject reference, e.g. a player_ref")
     e.set_defaults(fn=cmd_erase)
+    se = sub.add_parser("seal", help="extend the Merkle log, sign a checkpoint and anchor it in WORM storage")
+    se.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep sealing (LEDGER_SEAL_EVERY events / LEDGER_SEAL_INTERVAL s)",
+    )
+    se.set_defaults(fn=cmd_seal)
     cli_proofs.register(sub)
     cli_projections.register(sub)
     cli_bundle.register(sub)

@@ -24,6 +24,18 @@ _ENV = {
     "kek": "LEDGER_KEK",
     "kek_path": "LEDGER_KEK_FILE",
     "group_commit": "LEDGER_GROUP_COMMIT",
+    "projection_batch": "LEDGER_PROJECTION_BATCH",
+    "projection_poll": "LEDGER_PROJECTION_POLL",
+    "signing_dir": "LEDGER_SIGNING_DIR",
+    "origin": "LEDGER_ORIGIN",
+    "jurisdiction": "LEDGER_JURISDICTION",
+    "seal_every": "LEDGER_SEAL_EVERY",
+    "seal_interval": "LEDGER_SEAL_INTERVAL",
+    "worm": "LEDGER_WORM",
+    "worm_dir": "LEDGER_WORM_DIR",
+    "s3_endpoint": "LEDGER_S3_ENDPOINT",
+    "s3_bucket": "LEDGER_S3_BUCKET",
+    "s3_region": "LEDGER_S3_REGION",
 }
 
 
@@ -39,6 +51,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     kek: str | None = None
     kek_path: str = "var/kek.key"
     group_commit: bool = True
+    projection_batch: int = 2000  # events per projection transaction (read, fold, commit)
+    projection_poll: float = 0.2  # seconds a live projection runner waits when idle
+    signing_dir: str = "var/signing"
+    origin: str = "audit-ledger.local/log"
+    worm: Literal["local", "s3"] = "local"
+    worm_dir: str = "var/worm"
+    s3_endpoint: str | None = None
+    s3_bucket: str = "audit-ledger-checkpoints"
+    s3_region: str = "eu-west-1"
+    jurisdiction: str = "MT"  # the licence under which the ledger's own events are recorded
+    seal_every: int = msgspec.field(default=1000)  # events per checkpoint (the follower's trigger)
+    seal_interval: float = 5.0  # seconds before a smaller batch is sealed anyway
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
