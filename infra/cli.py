@@ -15,7 +15,7 @@ from typing import IO
 
 import msgspec
 
-from infra import cli_bundle, cli_projections, cli_proofs
+from infra import cli_api, cli_bundle, cli_projections, cli_proofs
 from infra.bootstrap import build_sealer, build_tree_store
 from infra.cli_common import (
     EXIT_INPUT,
@@ -250,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
     cli_proofs.register(sub)
     cli_projections.register(sub)
     cli_bundle.register(sub)
+    cli_api.register(sub)
     return p
 
 
