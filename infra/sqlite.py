@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
@@ -167,6 +167,18 @@ def _row_values(r: Row) -> tuple[Any, ...]:
     return (r.position + 1, stream_id(r.stream).hex, r.stream_position, r.type, r.data, r.event_id.bytes)
 
 
+_new_uuid, _set = object.__new__, object.__setattr__
+
+
+def _uuid(value: int) -> UUID:
+    # UUID(hex=...) / UUID(bytes=...) re-validate and cost more than the rest of a row;
+    # the stored columns are already 128-bit values written by this adapter.
+    u = _new_uuid(UUID)
+    _set(u, "int", value)
+    _set(u, "is_safe", SafeUUID.unknown)
+    return u
+
+
 def _stored(row: Any) -> StoredRecord:
     position, originator, version, event_id, state = row
-    return StoredRecord(position, UUID(originator), version, UUID(bytes=bytes(event_id)), bytes(state))
+    return StoredRecord(position, _uuid(int(originator, 16)), version, _uuid(int.from_bytes(event_id)), state)

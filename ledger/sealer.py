@@ -93,10 +93,14 @@ class Sealer:
         self._lock = threading.Lock()
         self._types: dict[int, set[str]] = {}  # event types per checkpoint sealed by this process
 
-    def seal(self) -> SealResult:
-        """Seal everything appended so far (no checkpoint when nothing new was appended)."""
+    def seal(self, up_to: int | None = None) -> SealResult:
+        """Seal everything appended so far, or up to position ``up_to`` (exclusive).
+
+        No checkpoint is made when nothing new was appended.
+        """
         with self._lock:
-            target = self.ledger.store.size()
+            size = self.ledger.store.size()
+            target = size if up_to is None else min(size, up_to)
             latest = self.tree_store.latest_checkpoint()
             first = latest[0] if latest is not None else 0
             added = 0
