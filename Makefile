@@ -38,6 +38,10 @@ fmt: install
 
 bench: install
 	$(BIN)/python -m bench.append
+	$(BIN)/python -m bench.merkle
+	$(BIN)/python -m bench.projections
+	$(BIN)/python -m bench.bundle
+	$(BIN)/python -m bench.verify
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

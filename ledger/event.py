@@ -12,12 +12,12 @@ from ledger.catalogue.types import Jurisdiction, Ref, Timestamp
 StreamName = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}$",
+        pattern=r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}(?!\n)$",
         description="entity type and id, e.g. BonusRule:123, Round:r-42, Player:plr_0f2",
     ),
 ]
-EventTypeName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")]
-TraceId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$", description="W3C trace id")]
+EventTypeName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+(?!\n)$")]
+TraceId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}(?!\n)$", description="W3C trace id")]
 
 
 class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

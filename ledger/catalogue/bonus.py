@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ledger.catalogue.registry import Payload, event
-from ledger.catalogue.types import Code, Money, NonNegativeInt, Ref, Text, Timestamp
+from ledger.catalogue.types import Code, Jurisdiction, Money, NonNegativeInt, Ref, Text, Timestamp
 
 Percent = Annotated[Decimal, msgspec.Meta(description="percent, 0 to 1000, e.g. 100.00")]
 
@@ -25,7 +25,7 @@ class BonusRuleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     wagering_multiplier: Annotated[int, msgspec.Meta(ge=0, le=200)]
     max_bet_while_wagering: Money | None = None
     eligible_games: list[Code] = msgspec.field(default_factory=list)
-    jurisdictions: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]]
+    jurisdictions: list[Jurisdiction]
     valid_from: Timestamp
     valid_until: Timestamp | None = None
     terms_version: Code
@@ -129,7 +129,5 @@ class FeatureFlagChanged(Payload, frozen=True, kw_only=True):
     flag: Code
     enabled: bool
     rollout_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 100
-    jurisdictions: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]] = msgspec.field(
-        default_factory=list
-    )
+    jurisdictions: list[Jurisdiction] = msgspec.field(default_factory=list)
     reason: Text | None = None

@@ -108,7 +108,7 @@ CURRENCY_SCALE: Final[dict[str, int]] = {
     "TND": 3,
 }
 
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code")]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}(?!\n)$", description="ISO 4217 code")]
 
 
 def quantize_amount(amount: Decimal, currency: str) -> Decimal:
@@ -172,17 +172,17 @@ Ref = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=128,
-        pattern=r"^[A-Za-z0-9_.:@\-]+$",
+        pattern=r"^[A-Za-z0-9_.:@\-]+(?!\n)$",
         description="an opaque reference (no spaces)",
     ),
 ]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
-Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="SHA-256, hex")]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+(?!\n)$")]
+Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}(?!\n)$", description="SHA-256, hex")]
 Jurisdiction = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
+        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?(?!\n)$",
         description="ISO 3166-1 alpha-2, optionally with a subdivision (US-NJ)",
     ),
 ]

@@ -273,6 +273,10 @@ def test_a_nested_invalid_payload_field_is_named(ledger: Ledger) -> None:
         ({"stream": "Limit:f1"}, "events[0].stream"),
         ({"trace_id": "not-a-trace"}, "events[0].trace_id"),
         ({"occurred_at": "2026-01-01T00:00:00"}, "events[0].occurred_at"),
+        # A trailing newline would otherwise pass a `^…$` pattern and name another stream.
+        ({"stream": "FeatureFlag:f1\n"}, "events[0].stream"),
+        ({"trace_id": "0" * 32 + "\n"}, "events[0].trace_id"),
+        ({"jurisdiction": "MT\n"}, "events[0].jurisdiction"),
     ],
 )
 def test_envelope_errors_name_the_field(ledger: Ledger, overrides: Mapping[str, Any], field: str) -> None:
