@@ -261,21 +261,26 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     try:
         settings = Settings.from_env(os.environ if env is None else env)
         return fn(args, settings)
-    except VerificationError as e:
-        print(f"ledger {args.command}: verification failed: {e}", file=sys.stderr)
-        return EXIT_VERIFY
-    except StorageError as e:
-        print(f"ledger {args.command}: {e}", file=sys.stderr)
-        return EXIT_STORAGE
     except LedgerError as e:
-        print(f"ledger {args.command}: {e}", file=sys.stderr)
-        return EXIT_INPUT
+        what = "verification failed: " if isinstance(e, VerificationError) else ""
+        print(f"ledger {args.command}: {what}{e}", file=sys.stderr)
+        return _exit_code(e)
+    except BrokenPipeError:  # the reader went away (`ledger history … | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"ledger {args.command}: interrupted; committed batches stay committed", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - the CLI promise: one line, never a traceback
         print(f"ledger {args.command}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
         return EXIT_STORAGE
+
+
+def _exit_code(e: LedgerError) -> int:
+    if isinstance(e, VerificationError):
+        return EXIT_VERIFY
+    return EXIT_STORAGE if isinstance(e, StorageError) else EXIT_INPUT
 
 
 def run(stream: IO[str] | None = None) -> None:  # noqa: ARG001

@@ -30,11 +30,21 @@ def _range(text: str) -> tuple[int, int]:
     return int(m[1]), int(m[2])
 
 
-def _scope(args: argparse.Namespace) -> ExportScope:
+def _scope(args: argparse.Namespace, settings: Settings) -> ExportScope:
     if args.stream is not None:
         return ExportScope.stream(args.stream)
     if args.round is not None:
-        return ExportScope.round(args.round)
+        # The round projection links the round's other events (jackpot contribution, trigger
+        # and payout, wallet movements) by position; the Round stream alone would miss them.
+        from infra.cli_projections import open_runner  # noqa: PLC0415 - only round exports need views
+        from projections.rounds import reconstruct_round  # noqa: PLC0415
+
+        with open_runner(settings) as runner:
+            try:
+                positions = reconstruct_round(runner.views, args.round)["positions"]
+            except NotFoundError:
+                positions = []
+        return ExportScope.round(args.round, positions)
     start, end = args.range
     return ExportScope.range(start, end)
 
@@ -61,7 +71,7 @@ def _write(path: Path, data: bytes) -> None:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a self-contained evidence bundle (one zip) for a stream, round or range."""
-    scope = _scope(args)
+    scope = _scope(args, settings)
     try:
         keyring = build_keyring(settings).export_public()
     except NotFoundError:  # informational in a bundle; the checkpoints say whether sealing ever ran
@@ -143,7 +153,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     e = sub.add_parser("export", help="write an evidence bundle (zip) for a stream, a round or a range")
     scope = e.add_mutually_exclusive_group(required=True)
     scope.add_argument("--stream", help="a stream, e.g. BonusRule:br-welcome")
-    scope.add_argument("--round", help="a round id: the events of stream Round:<id>")
+    scope.add_argument(
+        "--round", help="a round id: its Round stream plus the events linked to it"
+    )
     scope.add_argument("--range", type=_range, metavar="START:END", help="global positions [START, END)")
     e.add_argument("--out", help="output file (default var/bundles/<scope>.zip)")
     e.set_defaults(fn=cmd_export)

@@ -139,3 +139,26 @@ def test_bundle_across_a_key_rotation(
     old_only = tmp_path / "trusted.txt"  # exported before the rotation: the new key is unknown
     assert main(["verify-bundle", str(out), "--trusted-key", str(old_only)], env={}) == 1
     assert "unknown key" in capsys.readouterr().err
+
+
+def test_a_round_bundle_includes_the_events_the_round_projection_links(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _env(tmp_path)
+    assert main(["demo", "--events", "3000"], env=env) == 0
+    assert main(["seal"], env=env) == 0
+    capsys.readouterr()
+    assert main(["round", "rnd-0000017", "--json"], env=env) == 0
+    reconstruction = json.loads(capsys.readouterr().out)
+    jackpot = reconstruction["jackpot"]  # the demo's first jackpot win: contribution, trigger, payout
+    linked = {jackpot["trigger"]["position"], jackpot["payout"]["position"]}
+    out = tmp_path / "round.zip"
+
+    assert main(["export", "--round", "rnd-0000017", "--out", str(out)], env=env) == 0
+
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("bundle.json"))
+    assert manifest["scope"]["positions"] == reconstruction["positions"]
+    assert linked <= set(manifest["scope"]["positions"])
+    assert main(["keys", "export-public", "--out", str(tmp_path / "trusted.txt")], env=env) == 0
+    assert main(["verify-bundle", str(out), "--trusted-key", str(tmp_path / "trusted.txt")], env={}) == 0
