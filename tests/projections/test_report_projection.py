@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.application import Ledger
 from projections.reports import report
-from tests.projection_support import RunnerFactory, load_demo, make_runner, make_views
+from tests.projections.support import RunnerFactory, load_demo, make_runner, make_views
 
 __all__ = ["make_runner", "make_views"]
 

@@ -15,7 +15,7 @@ from projections.fact import Fact
 from projections.ports import Move
 from projections.registry import all_projections
 from projections.runner import Docs, Need, Projection
-from tests.projection_support import RunnerFactory, load_demo, make_runner, make_views
+from tests.projections.support import RunnerFactory, load_demo, make_runner, make_views
 
 __all__ = ["make_runner", "make_views"]
 DEMO = 2500

@@ -9,7 +9,7 @@ from typing import Any
 from ledger.application import Ledger, ReadEvent
 from projections.rounds import reconstruct_round
 from tests.factories import Events
-from tests.projection_support import RunnerFactory, load_demo, make_runner, make_views
+from tests.projections.support import RunnerFactory, load_demo, make_runner, make_views
 
 __all__ = ["make_runner", "make_views"]
 HASH = "ab" * 32

@@ -8,7 +8,7 @@ from ledger.application import Ledger
 from ledger.errors import NotFoundError
 from projections.cases import case_view
 from projections.state import lookup
-from tests.projection_support import RunnerFactory, load_demo, make_runner, make_views
+from tests.projections.support import RunnerFactory, load_demo, make_runner, make_views
 
 __all__ = ["make_runner", "make_views"]
 

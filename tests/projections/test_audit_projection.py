@@ -11,7 +11,7 @@ from ledger.errors import NotFoundError
 from projections.audit import audit_history, audit_history_json
 from projections.patch import apply
 from tests.factories import Events, bonus_config
-from tests.projection_support import RunnerFactory, load_demo, make_runner, make_views
+from tests.projections.support import RunnerFactory, load_demo, make_runner, make_views
 
 __all__ = ["make_runner", "make_views"]
 
