@@ -17,11 +17,14 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/ledger demo --events $(DEMO_EVENTS)
+	$(BIN)/ledger seal
 	$(BIN)/ledger verify
 	@echo
-	@echo "Try:  $(BIN)/ledger history BonusRule:br-welcome"
-	@echo "      $(BIN)/ledger catalogue"
-	@echo "      $(BIN)/ledger verify --json"
+	@echo "Service on http://127.0.0.1:8000 (OpenAPI UI: /schema). In another shell:"
+	@echo '  TOKEN=$$($(BIN)/ledger token issue --role dispute_handler --sub handler-1 --ttl 1h)'
+	@echo '  curl -H "Authorization: Bearer $$TOKEN" "http://127.0.0.1:8000/rounds/rnd-0000017?proofs=true"'
+	@echo "More in README.md (curl examples per role). Ctrl-C stops the service."
+	$(BIN)/ledger serve --seal
 
 lint: install
 	$(BIN)/ruff check .
@@ -41,6 +44,7 @@ bench: install
 	$(BIN)/python -m bench.merkle
 	$(BIN)/python -m bench.projections
 	$(BIN)/python -m bench.bundle
+	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.verify
 
 clean:

@@ -1,1 +1,1 @@
-"""The Litestar HTTP API (see the API issue)."""
+"""The HTTP API (Litestar): ``api.app.create_app(deps)``; composed from settings in ``infra.api_wiring``."""

@@ -128,6 +128,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
                 worm=build_worm(settings),
                 origin=settings.origin,
                 progress=bar.update,
+                reread_heads=store.heads,
             )
         except ChainError as e:
             if args.json:

@@ -153,9 +153,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     e = sub.add_parser("export", help="write an evidence bundle (zip) for a stream, a round or a range")
     scope = e.add_mutually_exclusive_group(required=True)
     scope.add_argument("--stream", help="a stream, e.g. BonusRule:br-welcome")
-    scope.add_argument(
-        "--round", help="a round id: its Round stream plus the events linked to it"
-    )
+    scope.add_argument("--round", help="a round id: its Round stream plus the events linked to it")
     scope.add_argument("--range", type=_range, metavar="START:END", help="global positions [START, END)")
     e.add_argument("--out", help="output file (default var/bundles/<scope>.zip)")
     e.set_defaults(fn=cmd_export)

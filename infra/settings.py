@@ -36,6 +36,21 @@ _ENV = {
     "s3_endpoint": "LEDGER_S3_ENDPOINT",
     "s3_bucket": "LEDGER_S3_BUCKET",
     "s3_region": "LEDGER_S3_REGION",
+    "jwt_algorithm": "LEDGER_JWT_ALGORITHM",
+    "jwt_secret": "LEDGER_JWT_SECRET",
+    "jwt_secret_path": "LEDGER_JWT_SECRET_FILE",
+    "jwt_public_key_path": "LEDGER_JWT_PUBLIC_KEY_FILE",
+    "jwt_private_key_path": "LEDGER_JWT_PRIVATE_KEY_FILE",
+    "jwt_issuer": "LEDGER_JWT_ISSUER",
+    "jwt_audience": "LEDGER_JWT_AUDIENCE",
+    "ip_allow": "LEDGER_IP_ALLOW",
+    "client_cert_header": "LEDGER_CLIENT_CERT_HEADER",
+    "client_cert_roles": "LEDGER_CLIENT_CERT_ROLES",
+    "sandbox_path": "LEDGER_SANDBOX_PATH",
+    "sandbox_events": "LEDGER_SANDBOX_EVENTS",
+    "serve_host": "LEDGER_HOST",
+    "serve_port": "LEDGER_PORT",
+    "serve_workers": "LEDGER_WORKERS",
 }
 
 
@@ -63,6 +78,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     jurisdiction: str = "MT"  # the licence under which the ledger's own events are recorded
     seal_every: int = msgspec.field(default=1000)  # events per checkpoint (the follower's trigger)
     seal_interval: float = 5.0  # seconds before a smaller batch is sealed anyway
+    # HTTP API: bearer JWTs. HS256 with a secret file (created on first use) is for local
+    # development only; production verifies EdDSA or RS256 tokens with a public key (PEM).
+    jwt_algorithm: Literal["HS256", "EdDSA", "RS256"] = "HS256"
+    jwt_secret: str | None = None
+    jwt_secret_path: str = "var/jwt-dev.secret"  # noqa: S105 - a path, not a secret
+    jwt_public_key_path: str | None = None
+    jwt_private_key_path: str | None = None  # only `ledger token issue` signs with it
+    jwt_issuer: str = "audit-ledger.local"
+    jwt_audience: str = "audit-ledger-api"
+    ip_allow: str = ""  # comma-separated CIDRs allowed to call authenticated routes ("" = any)
+    client_cert_header: str | None = None  # header a trusted TLS proxy sets to the client-cert subject
+    client_cert_roles: str = ""  # "subject=role;subject=role": client-cert subjects mapped to roles
+    sandbox_path: str = "var/sandbox/ledger.sqlite3"  # synthetic demo data only, never production
+    sandbox_events: int = 2000
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8000
+    serve_workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -82,23 +82,64 @@ def verify_log(
     records: Iterable[StoredRecord],
     heads: Iterable[tuple[str, Head]],
     progress: Callable[[int], object] | None = None,
+    *,
+    reread_heads: Callable[[], Iterable[tuple[str, Head]]] | None = None,
 ) -> Report:
     """Verify every record and head; return a report or raise at the first fault.
+
+    Without ``reread_heads`` the log must not change while it is verified: every record
+    needs its head in ``heads``. With it (a live ledger), ``heads`` is read first, in one
+    snapshot: appends commit records and heads together, so the records below the snapshot
+    must end exactly at its heads; records appended during the run are still chain-checked,
+    and their streams' heads, read again at the end, must not lie behind them.
 
     Raises:
         ChainError: with the fault located and "expected …, got …".
     """
     started = time.perf_counter()
+    snapshot = list(heads)
+    cut = max((h.position for _, h in snapshot), default=-1) + 1 if reread_heads is not None else None
     ends: dict[str, _End] = {}
+    at_cut: dict[str, _End] | None = None
     count = 0
     for count, r in enumerate(records, start=1):
+        if cut is not None and at_cut is None and r.position >= cut:
+            at_cut = dict(ends)
         _check_record(count - 1, r, ends)
         if progress is not None and count % 65536 == 0:
             progress(65536)
     if progress is not None:
         progress(count % 65536)
-    _check_heads(ends, heads)
+    _check_heads(ends if at_cut is None else at_cut, snapshot)
+    if at_cut is not None and reread_heads is not None and cut is not None:
+        _check_later_heads(ends, cut, dict(reread_heads()))
     return Report(events=count, streams=len(ends), seconds=time.perf_counter() - started)
+
+
+def _check_later_heads(ends: dict[str, _End], cut: int, later: dict[str, Head]) -> None:
+    for stream, end in ends.items():
+        if end.position < cut:
+            continue
+        head = later.get(stream)
+        if head is None or head.position < end.position:
+            what = "no head" if head is None else f"a head at global position {head.position}"
+            msg = (
+                f"stream {stream} has an event at global position {end.position} (stream position "
+                f"{end.stream_position}) but {what}: the stream's head was removed or rewound"
+            )
+            raise ChainError(
+                msg,
+                position=end.position,
+                stream=stream,
+                stream_position=end.stream_position,
+                expected=f"a head at position >= {end.position}",
+                found=what,
+            )
+        if head.position == end.position and (head.stream_position, head.hash) != (
+            end.stream_position,
+            end.hash,
+        ):
+            raise _head_mismatch(stream, end, head)
 
 
 def _check_record(expected_position: int, r: StoredRecord, ends: dict[str, _End]) -> None:

@@ -118,8 +118,11 @@ def verify_ledger(
     worm: WormStore | None = None,
     origin: str | None = None,
     progress: Callable[[int], object] | None = None,
+    reread_heads: Callable[[], Iterable[tuple[str, Head]]] | None = None,
 ) -> LedgerReport:
     """Verify chains, tree, checkpoints and WORM copies; raise at the first fault.
+
+    ``reread_heads`` makes the run safe on a live ledger (see :func:`ledger.verify.verify_log`).
 
     Raises:
         ChainError: the first fault, located (position, stream, checkpoint size, expected, found).
@@ -155,7 +158,7 @@ def verify_ledger(
                 _check_at(at, root, digest)
             yield from chunk
 
-    chains = verify_log(leaves(), heads, progress)
+    chains = verify_log(leaves(), heads, progress, reread_heads=reread_heads)
     if opened and count < opened[-1].size:
         latest = opened[-1]
         msg = (

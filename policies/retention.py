@@ -23,7 +23,7 @@ import msgspec
 from ledger.catalogue.types import Timestamp
 from ledger.errors import ValidationError
 
-POLICY_VERSION: Final = "retention-2026.1"
+POLICY_VERSION: Final = "retention-2026.2"
 
 
 class RetentionClass(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,8 +87,8 @@ CLASSES: Final[tuple[RetentionClass, ...]] = (
     RetentionClass(
         name="admin_security",
         years=7,
-        prefixes=("admin.",),
-        basis="back-office access and privilege changes (security audit trail)",
+        prefixes=("admin.", "access."),
+        basis="back-office access and privilege changes, reads of the ledger itself (security audit trail)",
     ),
 )
 

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from ledger.catalogue import admin, aml, anchoring, bonus, incidents, kyc, payments, rg, rounds
+from ledger.catalogue import access, admin, aml, anchoring, bonus, incidents, kyc, payments, rg, rounds
 from ledger.catalogue.registry import Catalogue, EventType, Payload, build
 
-CATALOGUE: Catalogue = build([payments, rounds, kyc, aml, bonus, rg, admin, incidents, anchoring])
+CATALOGUE: Catalogue = build([payments, rounds, kyc, aml, bonus, rg, admin, incidents, anchoring, access])
 
 __all__ = ["CATALOGUE", "Catalogue", "EventType", "Payload"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from infra.signing import Ed25519Signer, Ed25519Verifier
 from infra.tree import PostgresTreeStore, SqliteTreeStore
 from infra.worm import LocalWormStore, S3WormStore
 from ledger.application import Ledger
-from ledger.chain import event_hash
+from ledger.chain import StoredRecord, event_hash
 from ledger.checkpoint import open_checkpoint
 from ledger.encoding import decode_content, decode_record
 from ledger.errors import StorageError
@@ -69,16 +69,17 @@ class Rig:
             jurisdiction="MT",
         )
 
-    def verify(self) -> LedgerReport:
+    def verify(self, records: Iterable[StoredRecord] | None = None) -> LedgerReport:
         store = self.ledger.store
         return verify_ledger(
-            iter_store(store.read),
+            iter_store(store.read) if records is None else records,
             store.heads(),
             self.tree_store.checkpoints(),
             [VERIFIER],
             tree=MerkleLog(self.tree_store),
             worm=self.worm,
             origin=ORIGIN,
+            reread_heads=store.heads,
         )
 
 
@@ -339,3 +340,27 @@ def test_sealing_anchors_in_s3_object_lock_over_http(rig: Rig, s3_endpoint: str)
     assert [e.payload["version_id"] for e in rig.ledger.history("Anchor:s3")] == [receipt.version_id]
     rig.worm = s3
     assert rig.verify().worm_objects == 1
+
+
+def test_events_appended_while_verifying_do_not_fail_a_live_ledger(sealed: Rig) -> None:
+    store = sealed.ledger.store
+    size = store.size()
+
+    def records_with_appends_midway() -> Iterator[StoredRecord]:
+        for r in iter_store(store.read):
+            if r.position == 50:  # producers keep appending, to old streams and new ones
+                sealed.ledger.append(realistic(Events(9), 30, streams=15))
+            yield r
+
+    report = sealed.verify(records_with_appends_midway())
+
+    assert report.events == size + 30
+
+
+def test_removing_the_head_of_the_newest_stream_is_caught_on_a_live_ledger(sealed: Rig) -> None:
+    store = sealed.ledger.store
+    sealed.ledger.append([Events(9).feature_flag("newest")])
+    sealed.raw.run("DELETE FROM {heads} WHERE stream = ?", ("FeatureFlag:newest",))
+
+    err = expect_failure(sealed, "FeatureFlag:newest", "but no head")
+    assert err.position == store.size() - 1

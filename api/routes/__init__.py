@@ -1,0 +1,1 @@
+"""Controllers per audience: ingest, regulator, disputes, compliance, auditors, operations."""

@@ -1,0 +1,209 @@
+"""Regulators (``regulator_read``): entity audit history, a player's file, raw logs by category.
+
+The same controller serves ``/regulator`` (production) and ``/sandbox/regulator`` (a separate
+ledger of synthetic demo data): the router decides which :class:`LedgerDeps` it is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import Parameter
+
+from api.deps import LedgerDeps
+from api.errors import responses
+from api.routes.common import event_out, positions_of, proofs_for, views_of
+from api.schemas import AuditOut, LogPage, RegulatorPlayerOut, Timestamp
+from api.security import SECURITY
+from ledger.catalogue.types import Timestamp as LedgerTimestamp
+from ledger.encoding import decode_record
+from ledger.errors import ValidationError
+from projections.audit import audit_history
+from projections.cases import case_view
+from projections.state import lookup
+
+SCAN_LIMIT = 20_000
+NDJSON = "application/x-ndjson"
+Entity = Annotated[
+    str, Parameter(pattern=r"^[A-Z][A-Za-z]{1,39}$", description="entity kind, e.g. BonusRule")
+]
+EntityId = Annotated[
+    str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$", description="entity id, e.g. br-welcome")
+]
+Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$")]
+
+
+class _Head(msgspec.Struct):
+    type: str
+
+
+_head = msgspec.json.Decoder(_Head).decode
+
+
+def _cursor(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(text.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("not a cursor this API issued", field="cursor") from None
+
+
+def _make_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
+
+
+def _instant(text: str | None, field: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        return LedgerTimestamp.parse(text).canonical()
+    except ValueError as e:
+        raise ValidationError(str(e), field=field) from None
+
+
+def _first_at_or_after(ld: LedgerDeps, instant: str, size: int) -> int:
+    """Binary search on ``recorded_at`` (stamped in commit order, so non-decreasing up to a few ms)."""
+    lo, hi = 0, size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        rec = ld.ledger.store.read(mid, 1)
+        if rec and decode_record(rec[0].data).ledger.recorded_at < instant:
+            lo = mid + 1
+        else:
+            hi = mid
+    return max(0, lo - 1000)  # a margin for batches committed out of stamp order
+
+
+def _scan(
+    ld: NamedDependency[LedgerDeps],
+    category: str,
+    start: int,
+    until: str | None,
+    since: str | None,
+    limit: int,
+) -> tuple[list[Any], int | None]:
+    store, position = ld.ledger.store, start
+    matches: list[Any] = []
+    size, scanned = store.size(), 0
+    while position < size and len(matches) < limit and scanned < SCAN_LIMIT:
+        records = store.read(position, min(2000, size - position))
+        if not records:
+            break
+        for r in records:
+            position, scanned = r.position + 1, scanned + 1
+            rec = decode_record(r.data)
+            if until is not None and rec.ledger.recorded_at >= until:
+                return matches, None
+            t = _head(rec.event).type
+            if (t == category or t.startswith(f"{category}.")) and (
+                since is None or rec.ledger.recorded_at >= since
+            ):
+                matches.append(event_out(ld.ledger.read_event(r)))
+                if len(matches) >= limit:
+                    break
+    return matches, (position if position < size else None)
+
+
+@dataclass
+class NdjsonOperation(Operation):
+    """The logs operation: its 200 is JSON or NDJSON (``format=ndjson``)."""
+
+    def __post_init__(self) -> None:
+        """Document the NDJSON alternative of the 200 response."""
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content:
+            ok.content[NDJSON] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+
+
+class RegulatorController(Controller):
+    """``/regulator/*`` (and ``/sandbox/regulator/*``)."""
+
+    path = "/"
+    tags = ["regulator"]  # noqa: RUF012
+    security = SECURITY
+
+    @get(
+        "/audit",
+        sync_to_thread=True,
+        summary="An entity's revisions with operators, timestamps and RFC 6902 diffs",
+        responses=responses(404, 503),
+    )
+    def audit(
+        self,
+        ld: NamedDependency[LedgerDeps],
+        entity: Entity,
+        entity_id: Annotated[str, Parameter(query="id", pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$")],
+        proofs: bool = False,
+    ) -> AuditOut:
+        """Every revision; ``proofs=true`` adds inclusion proofs and the signed checkpoint."""
+        rows = audit_history(views_of(ld), entity, entity_id)
+        return AuditOut(
+            entity=entity,
+            id=entity_id,
+            revisions=rows,
+            proofs=proofs_for(ld, positions_of(rows)) if proofs else None,
+        )
+
+    @get(
+        "/player/{player_ref:str}",
+        sync_to_thread=True,
+        summary="A player's KYC, responsible-gaming state, payments summary and cases",
+        responses=responses(404, 503),
+    )
+    def player(self, ld: NamedDependency[LedgerDeps], player_ref: Ref) -> RegulatorPlayerOut:
+        """The player's current state and their open cases."""
+        views = views_of(ld)
+        state = lookup(views, "player", player_ref)
+        cases = [case_view(views, c) for c in state.get("open_cases", [])]
+        return RegulatorPlayerOut(player_ref=player_ref, state=state, cases=cases)
+
+    @get(
+        "/logs/{event_type:str}",
+        sync_to_thread=True,
+        summary="Raw events of a category (type or type prefix) in a time range, cursor-paginated",
+        description=(
+            "`from`/`to` bound `recorded_at` ([from, to)). Each page scans at most 20,000 events, so a "
+            "page may hold fewer than `limit` events and still carry `next_cursor`. `format=ndjson` "
+            "streams one event per line (the cursor is then in the `Next-Cursor` header)."
+        ),
+        operation_class=NdjsonOperation,
+        responses={
+            200: ResponseSpec(data_container=LogPage, description="One page of events"),
+            **responses(503),
+        },
+    )
+    def logs(
+        self,
+        ld: NamedDependency[LedgerDeps],
+        event_type: Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")],
+        since: Annotated[Timestamp | None, Parameter(query="from")] = None,
+        until: Annotated[Timestamp | None, Parameter(query="to")] = None,
+        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        fmt: Annotated[Literal["json", "ndjson"], Parameter(query="format")] = "json",
+    ) -> Response[Any]:
+        """One page of events of the category."""
+        lo, hi = _instant(since, "from"), _instant(until, "to")
+        start = _cursor(cursor)
+        if start is None:
+            start = _first_at_or_after(ld, lo, ld.ledger.store.size()) if lo else 0
+        events, nxt = _scan(ld, event_type, start, hi, lo, limit)
+        token = _make_cursor(nxt) if nxt is not None else None
+        if fmt == "ndjson":
+            headers = {"Next-Cursor": token} if token else {}
+            return Response(_ndjson(events), media_type=NDJSON, headers=headers)
+        return Response(LogPage(events=events, next_cursor=token))
+
+
+def _ndjson(events: list[Any]) -> bytes:
+    enc = msgspec.json.Encoder()
+    return b"".join(enc.encode(e) + b"\n" for e in events)

@@ -1,0 +1,166 @@
+"""HTTP benchmark: a real `ledger serve` on loopback, a load generator in this process.
+
+Single-event appends (64 concurrent clients), 500-event batch appends, GET /rounds/{id} and
+GET /regulator/audit p50/p99, beside the near-bare GET /health handler, in the same run.
+The ledger is filled with the demo history first (``--events``; the issue's size is 1M).
+The load generator shares the machine's cores with the server, so figures are a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from infra.cli_api import issue_token
+from infra.demo import demo_events
+from infra.settings import Settings
+
+LEDGER = [sys.executable, "-c", "from infra.cli import run; run()"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _flag(i: int) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "feature_flag.changed",
+        "schema_version": 1,
+        "stream": f"FeatureFlag:bench-{i % 500}",
+        "occurred_at": "2026-02-01T00:00:00.000Z",
+        "actor": {"kind": "service", "id": "bench"},
+        "trace_id": uuid.uuid4().hex,
+        "jurisdiction": "MT",
+        "payload": {
+            "flag": f"bench-{i % 500}",
+            "enabled": True,
+            "rollout_percent": i % 101,
+            "jurisdictions": ["MT"],
+        },
+    }
+
+
+async def _run(
+    n: int, concurrency: int, call: Callable[[int], Awaitable[httpx.Response]]
+) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            t = time.perf_counter()
+            r = await call(i)
+            latencies.append(time.perf_counter() - t)
+            if r.status_code >= 300:
+                raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start, latencies
+
+
+def _row(name: str, n: int, items: int, seconds: float, lat: list[float]) -> str:
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
+    return f"{name:<38} {n:>7} {items / seconds:>12,.0f} {q[49] * 1000:>9.2f} {q[98] * 1000:>9.2f}"
+
+
+async def _bench(
+    base: str, headers: dict[str, dict[str, str]], round_ids: list[str], args: argparse.Namespace
+) -> None:
+    limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as c:
+        w, d, r = headers["service_writer"], headers["dispute_handler"], headers["regulator_read"]
+        print(f"{'operation':<38} {'requests':>7} {'items/s':>12} {'p50 ms':>9} {'p99 ms':>9}")
+        s, lat = await _run(args.requests, 64, lambda _: c.get("/health"))
+        print(_row("GET /health (bare handler), 64 clients", args.requests, args.requests, s, lat))
+        s, lat = await _run(args.requests, 64, lambda i: c.post("/v1/events", json=_flag(i), headers=w))
+        print(_row("POST /v1/events 1 event, 64 clients", args.requests, args.requests, s, lat))
+        nb = args.batches
+        s, lat = await _run(
+            nb, 4, lambda i: c.post("/v1/events", json=[_flag(i * 500 + k) for k in range(500)], headers=w)
+        )
+        print(_row("POST /v1/events 500 events, 4 clients", nb, nb * 500, s, lat))
+        s, lat = await _run(
+            args.reads, 8, lambda i: c.get(f"/rounds/{round_ids[i % len(round_ids)]}", headers=d)
+        )
+        print(_row("GET /rounds/{id}, 8 clients", args.reads, args.reads, s, lat))
+        url = "/regulator/audit?entity=BonusRule&id=rule-welcome"
+        s, lat = await _run(args.reads, 8, lambda _: c.get(url, headers=r))
+        print(_row("GET /regulator/audit, 8 clients", args.reads, args.reads, s, lat))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--events", type=int, default=50_000, help="demo events loaded first (issue: 1,000,000)")
+    p.add_argument("--requests", type=int, default=3000)
+    p.add_argument("--batches", type=int, default=40)
+    p.add_argument("--reads", type=int, default=2000)
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    env = {
+        **os.environ,
+        "LEDGER_SQLITE_PATH": str(root / "ledger.sqlite3"),
+        "LEDGER_KEYS_PATH": str(root / "keys.sqlite3"),
+        "LEDGER_KEK_FILE": str(root / "kek.key"),
+        "LEDGER_SIGNING_DIR": str(root / "signing"),
+        "LEDGER_WORM_DIR": str(root / "worm"),
+        "LEDGER_JWT_SECRET_FILE": str(root / "jwt.secret"),
+    }
+    settings = Settings.from_env(env)
+    t = time.perf_counter()
+    subprocess.run(  # noqa: S603
+        [*LEDGER, "demo", "--events", str(args.events)], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    subprocess.run([*LEDGER, "seal"], env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    print(
+        f"ledger: {args.events:,} demo events loaded and sealed in {time.perf_counter() - t:.0f} s ({root})"
+    )
+    round_ids = [
+        e["payload"]["round_id"]
+        for e in demo_events(min(args.events, 20_000))
+        if e["type"] == "round.settled"
+    ]
+    port = _port()
+    cmd = [*LEDGER, "serve", "--port", str(port), "--workers", str(args.workers), "--no-sandbox"]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(3000):
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        roles = ("service_writer", "dispute_handler", "regulator_read")
+        headers = {
+            r: {"Authorization": f"Bearer {issue_token(settings, roles=[r], sub='bench', ttl=3600)}"}
+            for r in roles
+        }
+        print(
+            f"server: granian, {args.workers} workers, {os.cpu_count()} cores shared with the load generator"
+        )
+        asyncio.run(_bench(base, headers, round_ids, args))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

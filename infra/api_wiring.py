@@ -1,0 +1,306 @@
+"""Composition of the HTTP API from Settings: ledgers, proofs, views, exporter, sandbox, auth, tracing."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from api.app import create_app
+from api.deps import ApiDeps, AuthConfig, Bundle, ExportRequest, LedgerDeps
+from infra.bootstrap import SystemClock, build_ledger, build_sealer, build_store, build_tree_store
+from infra.export import ExportScope, export_bundle
+from infra.projection_store import build_runner, build_views
+from infra.settings import Settings
+from infra.wiring_proofs import build_keyring, build_worm
+from ledger.catalogue.types import Timestamp
+from ledger.errors import LedgerError, ValidationError
+from ledger.merkle import MerkleLog
+from ledger.ports import EventStore
+from ledger.verify import ChainError, iter_store
+from ledger.verify_checkpoints import verify_ledger
+from projections.ports import ViewStore
+from projections.registry import all_projections
+
+SANDBOX_SEED = 1007
+SANDBOX_ORIGIN = "audit-ledger.sandbox/log"
+
+
+def _now() -> str:
+    return Timestamp.from_epoch_ms(SystemClock().now_ms()).canonical()
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    """Settings of the sandbox ledger: its own SQLite file, keys, signing key and WORM folder."""
+    base = Path(settings.sandbox_path).parent
+    return msgspec.structs.replace(
+        settings,
+        store="sqlite",
+        sqlite_path=settings.sandbox_path,
+        keys_path=str(base / "keys.sqlite3"),
+        kek=None,
+        kek_path=str(base / "kek.key"),
+        signing_dir=str(base / "signing"),
+        worm="local",
+        worm_dir=str(base / "worm"),
+        origin=SANDBOX_ORIGIN,
+    )
+
+
+def prepare_sandbox(settings: Settings) -> int:
+    """Load the synthetic demo history into the sandbox ledger (idempotent), fold and seal it.
+
+    Returns the number of events the sandbox holds.
+    """
+    from infra.cli_common import chunks  # noqa: PLC0415
+    from infra.demo import demo_events  # noqa: PLC0415
+
+    sb = sandbox_settings(settings)
+    Path(sb.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+    ledger = build_ledger(sb)
+    try:
+        for _ in ledger.append_all(chunks(demo_events(settings.sandbox_events, seed=SANDBOX_SEED), 1000)):
+            pass
+        sealer = build_sealer(sb, ledger)
+        try:
+            sealer.seal()
+        finally:
+            sealer.tree_store.close()
+        size = ledger.store.size()
+    finally:
+        ledger.close()
+    catch_up_views(sb)
+    return size
+
+
+def catch_up_views(settings: Settings) -> int:
+    """Fold everything recorded into the projections (a no-op when current)."""
+    store = build_store(settings)
+    runner = build_runner(settings, store)
+    try:
+        return runner.catch_up()
+    finally:
+        runner.views.close()
+        store.close()
+
+
+class ThreadViews:
+    """One view-store connection per thread (SQLite connections are not shared across threads)."""
+
+    def __init__(self, factory: Callable[[], ViewStore]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+        self._opened: list[ViewStore] = []
+        self._lock = threading.Lock()
+
+    def _views(self) -> ViewStore:
+        views: ViewStore | None = getattr(self._local, "views", None)
+        if views is None:
+            views = self._factory()
+            self._local.views = views
+            with self._lock:
+                self._opened.append(views)
+        return views
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._views(), name)
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            for v in self._opened:
+                v.close()
+            self._opened.clear()
+
+
+def _views(settings: Settings) -> ThreadViews:
+    def factory() -> ViewStore:
+        views = build_views(settings)
+        views.ensure([t for p in all_projections() for t in p.tables])
+        return views
+
+    return ThreadViews(factory)
+
+
+def _lag(store: EventStore, views: ViewStore) -> Callable[[], dict[str, int]]:
+    names = [p.name for p in all_projections()]
+
+    def lag() -> dict[str, int]:
+        tracked, head = views.tracking(), store.size()
+        return {n: max(0, head - (tracked[n].position if n in tracked else 0)) for n in names}
+
+    return lag
+
+
+def _exporter(settings: Settings, ledger_deps: LedgerDeps) -> Callable[[ExportRequest], Bundle]:
+    def export(request: ExportRequest) -> Bundle:
+        if request.kind == "stream":
+            scope = ExportScope.stream(request.value)
+        elif request.kind == "round":
+            scope = ExportScope.round(request.value)
+        else:
+            scope = ExportScope.range(request.start, request.end)
+        data, summary = export_bundle(
+            ledger_deps.ledger.store,
+            MerkleLog(ledger_deps.tree_store),
+            ledger_deps.tree_store,
+            build_keyring(settings).export_public(),
+            scope,
+            origin=settings.origin,
+            created_at=_now(),
+        )
+        return Bundle(data, f"{scope.label}.zip", dataclasses.asdict(summary))
+
+    return export
+
+
+class FileVerificationLog:
+    """Full verification results kept in a JSON file, so every worker reports the same last result."""
+
+    def __init__(self, settings: Settings, ledger_deps: LedgerDeps, path: Path) -> None:
+        self._settings = settings
+        self._ld = ledger_deps
+        self._path = path
+        self._lock = threading.Lock()
+
+    def last(self) -> dict[str, Any] | None:
+        """The last stored result."""
+        try:
+            result: dict[str, Any] = msgspec.json.decode(self._path.read_bytes())
+        except (OSError, msgspec.DecodeError):
+            return None
+        return result
+
+    def run(self) -> dict[str, Any]:
+        """Verify now; store and return the result."""
+        with self._lock:
+            store = self._ld.ledger.store
+            checkpoints = self._ld.tree_store.checkpoints()
+            try:
+                report = verify_ledger(
+                    iter_store(store.read),
+                    store.heads(),
+                    checkpoints,
+                    build_keyring(self._settings).verifiers() if checkpoints else [],
+                    tree=MerkleLog(self._ld.tree_store),
+                    worm=build_worm(self._settings),
+                    origin=self._settings.origin,
+                    reread_heads=store.heads,
+                )
+                result: dict[str, Any] = {"ok": True, **dataclasses.asdict(report)}
+            except ChainError as e:
+                result = {"ok": False, "failure": e.as_dict()}
+            result["finished_at"] = _now()
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._path.with_name(f".{self._path.name}.tmp")
+            tmp.write_bytes(msgspec.json.encode(result))
+            tmp.replace(self._path)
+            return result
+
+
+def auth_config(settings: Settings) -> AuthConfig:
+    """Token verification from settings: an HS256 development secret or a public key file.
+
+    Raises:
+        ValidationError: the key file is missing or unreadable.
+    """
+    if settings.jwt_algorithm == "HS256":
+        key = settings.jwt_secret or dev_secret(settings)
+    else:
+        if not settings.jwt_public_key_path:
+            raise ValidationError("EdDSA/RS256 need a public key file", field="LEDGER_JWT_PUBLIC_KEY_FILE")
+        try:
+            key = Path(settings.jwt_public_key_path).read_text()
+        except OSError as e:
+            raise ValidationError(f"cannot read: {e.strerror}", field="LEDGER_JWT_PUBLIC_KEY_FILE") from None
+    roles = {}
+    for item in settings.client_cert_roles.split(";"):
+        subject, sep, role = item.rpartition("=")
+        if sep and subject.strip():
+            roles[subject.strip()] = role.strip()
+    return AuthConfig(
+        algorithm=settings.jwt_algorithm,
+        key=key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ip_allow=[c for c in settings.ip_allow.split(",") if c.strip()],
+        cert_header=settings.client_cert_header,
+        cert_roles=roles,
+    )
+
+
+def dev_secret(settings: Settings) -> str:
+    """The local HS256 secret (created on first use, mode 0600): for development only."""
+    path = Path(settings.jwt_secret_path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(os.urandom(32).hex() + "\n")
+        except FileExistsError:
+            pass
+    return path.read_text().strip()
+
+
+def _ledger_deps(
+    settings: Settings, *, sandbox: bool = False
+) -> tuple[LedgerDeps, list[Callable[[], object]]]:
+    ledger = build_ledger(settings)
+    tree_store = build_tree_store(settings)
+    views = _views(settings)
+    ld = LedgerDeps(ledger=ledger, tree_store=tree_store, views=views, sandbox=sandbox)
+    return ld, [views.close, tree_store.close, ledger.close]
+
+
+def build_deps(
+    settings: Settings,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    record_access: bool = True,
+    sandbox: bool = True,
+) -> ApiDeps:
+    """Wire every dependency of the app (the caller owns the returned deps' resources)."""
+    main, closers = _ledger_deps(settings)
+    sb: LedgerDeps | None = None
+    if sandbox and settings.sandbox_events > 0:
+        sb_settings = sandbox_settings(settings)
+        if not Path(sb_settings.sqlite_path).exists():
+            prepare_sandbox(settings)
+        sb, more = _ledger_deps(sb_settings, sandbox=True)
+        closers = [*more, *closers]
+    sealer = build_sealer(settings, main.ledger)
+    closers.insert(0, sealer.tree_store.close)
+    provider = tracer_provider or TracerProvider(resource=Resource.create({"service.name": "audit-ledger"}))
+    return ApiDeps(
+        main=main,
+        auth=auth_config(settings),
+        sandbox=sb,
+        sealer=sealer,
+        exporter=_exporter(settings, main),
+        verification=FileVerificationLog(
+            settings, main, Path(settings.sqlite_path).parent / "verification.json"
+        ),
+        projection_lag=_lag(main.ledger.store, main.views) if main.views is not None else None,
+        record_access=record_access,
+        metrics_multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        tracer_provider=provider,
+        jurisdiction=settings.jurisdiction,
+        on_shutdown=closers,
+    )
+
+
+def build_app(settings: Settings, **kwargs: Any) -> Litestar:
+    """The service: ``create_app`` over everything wired from ``settings``."""
+    return create_app(build_deps(settings, **kwargs))
+
+
+__all__ = ["LedgerError", "build_app", "build_deps", "catch_up_views", "prepare_sandbox"]
