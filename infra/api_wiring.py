@@ -22,13 +22,14 @@ from infra.projection_store import build_runner, build_views
 from infra.settings import Settings
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.catalogue.types import Timestamp
-from ledger.errors import LedgerError, ValidationError
+from ledger.errors import LedgerError, NotFoundError, ValidationError
 from ledger.merkle import MerkleLog
 from ledger.ports import EventStore
 from ledger.verify import ChainError, iter_store
 from ledger.verify_checkpoints import verify_ledger
 from projections.ports import ViewStore
 from projections.registry import all_projections
+from projections.rounds import reconstruct_round
 
 SANDBOX_SEED = 1007
 SANDBOX_ORIGIN = "audit-ledger.sandbox/log"
@@ -145,7 +146,15 @@ def _exporter(settings: Settings, ledger_deps: LedgerDeps) -> Callable[[ExportRe
         if request.kind == "stream":
             scope = ExportScope.stream(request.value)
         elif request.kind == "round":
-            scope = ExportScope.round(request.value)
+            # The round projection links the round's jackpot and wallet events by position.
+            views = build_views(settings)
+            try:
+                positions = reconstruct_round(views, request.value)["positions"]
+            except NotFoundError:
+                positions = []
+            finally:
+                views.close()
+            scope = ExportScope.round(request.value, positions)
         else:
             scope = ExportScope.range(request.start, request.end)
         data, summary = export_bundle(

@@ -78,7 +78,7 @@ class RoundsController(Controller):
         media_type=ZIP,
     )
     def bundle(self, exporter: NamedDependency[Exporter | None], round_id: Ref) -> Response[bytes]:
-        """Export the events of stream ``Round:<round_id>`` with their proofs."""
+        """Export the round (its stream and the jackpot/wallet events linked to it) with proofs."""
         return bundle_response(exporter_of(exporter)(ExportRequest("round", round_id)))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from typing import Any
 
 import pytest
@@ -113,6 +116,14 @@ def test_seal_then_proofs_verify_against_the_checkpoint(client: TestClient[Lites
     assert bundle.status_code == 200
     assert bundle.headers["content-type"] == "application/zip"
     assert bundle.content[:2] == b"PK"
+    # A jackpot round: its bundle carries the contribution, trigger and payout on the Jackpot stream.
+    jackpot_round = client.get("/rounds/rnd-0000017", headers=token("dispute_handler")).json()["data"]
+    assert jackpot_round["jackpot"]["payout"] is not None
+    jackpot_bundle = client.get("/rounds/rnd-0000017/bundle", headers=token("dispute_handler"))
+    with zipfile.ZipFile(io.BytesIO(jackpot_bundle.content)) as zf:
+        scope = json.loads(zf.read("bundle.json"))["scope"]
+    assert scope["positions"] == jackpot_round["positions"]
+    assert jackpot_round["jackpot"]["payout"]["position"] in scope["positions"]
     exported = client.get("/ledger/export?stream=BonusRule:rule-welcome", headers=aud)
     assert exported.status_code == 200
     verified = client.post("/admin/verification", headers=token("admin")).json()
