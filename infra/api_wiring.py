@@ -13,6 +13,7 @@ import msgspec
 from litestar import Litestar
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from api.app import create_app
 from api.deps import ApiDeps, AuthConfig, Bundle, ExportRequest, LedgerDeps
@@ -243,6 +244,7 @@ def auth_config(settings: Settings) -> AuthConfig:
         ip_allow=[c for c in settings.ip_allow.split(",") if c.strip()],
         cert_header=settings.client_cert_header,
         cert_roles=roles,
+        trusted_proxies=[c for c in settings.trusted_proxies.split(",") if c.strip()],
     )
 
 
@@ -288,7 +290,10 @@ def build_deps(
         closers = [*more, *closers]
     sealer = build_sealer(settings, main.ledger)
     closers.insert(0, sealer.tree_store.close)
-    provider = tracer_provider or TracerProvider(resource=Resource.create({"service.name": "audit-ledger"}))
+    provider = tracer_provider or TracerProvider(
+        resource=Resource.create({"service.name": "audit-ledger"}),
+        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+    )
     return ApiDeps(
         main=main,
         auth=auth_config(settings),

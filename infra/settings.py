@@ -8,7 +8,7 @@ under ``var/`` and a local key-encryption key file created on first use.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -46,11 +46,13 @@ _ENV = {
     "ip_allow": "LEDGER_IP_ALLOW",
     "client_cert_header": "LEDGER_CLIENT_CERT_HEADER",
     "client_cert_roles": "LEDGER_CLIENT_CERT_ROLES",
+    "trusted_proxies": "LEDGER_TRUSTED_PROXIES",
     "sandbox_path": "LEDGER_SANDBOX_PATH",
     "sandbox_events": "LEDGER_SANDBOX_EVENTS",
     "serve_host": "LEDGER_HOST",
     "serve_port": "LEDGER_PORT",
     "serve_workers": "LEDGER_WORKERS",
+    "trace_sample_ratio": "LEDGER_TRACE_SAMPLE_RATIO",
 }
 
 
@@ -90,11 +92,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     ip_allow: str = ""  # comma-separated CIDRs allowed to call authenticated routes ("" = any)
     client_cert_header: str | None = None  # header a trusted TLS proxy sets to the client-cert subject
     client_cert_roles: str = ""  # "subject=role;subject=role": client-cert subjects mapped to roles
+    trusted_proxies: str = "127.0.0.1/32,::1/128"  # peers whose client-cert header is believed
     sandbox_path: str = "var/sandbox/ledger.sqlite3"  # synthetic demo data only, never production
     sandbox_events: int = 2000
     serve_host: str = "127.0.0.1"
     serve_port: int = 8000
     serve_workers: int = 1
+    # Share of new traces recorded (an incoming sampled `traceparent` is always followed).
+    trace_sample_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -42,6 +42,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "LEDGER_SANDBOX_PATH": str(tmp_path / "sandbox" / "ledger.sqlite3"),
         "LEDGER_SANDBOX_EVENTS": "200",
         "LEDGER_PROJECTION_POLL": "0.05",
+        # mTLS terminated by a proxy on this host: it forwards the client-certificate subject.
+        "LEDGER_CLIENT_CERT_HEADER": "X-Client-Cert",
+        "LEDGER_CLIENT_CERT_ROLES": "CN=auditor-1,O=Regulator=auditor",
     }
     proc = subprocess.Popen(  # noqa: S603
         [*LEDGER, "serve", "--port", str(port), "--workers", "2"],
@@ -115,3 +118,16 @@ def test_append_seal_round_bundle_verify(server: tuple[str, dict[str, str]], tmp
     metrics = httpx.get(f"{base}/metrics", timeout=10).text
     assert 'route="/rounds/{round_id}"' in metrics
     assert httpx.get(f"{base}/ready", timeout=10).json()["status"] == "ready"
+
+
+def test_a_client_certificate_subject_from_the_trusted_proxy_maps_to_its_role(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, _ = server
+    mapped = {"X-Client-Cert": "CN=auditor-1,O=Regulator"}
+
+    assert httpx.get(f"{base}/ledger/verification", headers=mapped, timeout=30).status_code in {200, 404}
+    assert httpx.get(f"{base}/rounds/rnd-0000001", headers=mapped, timeout=30).status_code == 403
+    unmapped = httpx.get(f"{base}/ledger/verification", headers={"X-Client-Cert": "CN=x"}, timeout=30)
+    assert unmapped.status_code == 401
+    assert httpx.get(f"{base}/ledger/verification", timeout=30).status_code == 401
