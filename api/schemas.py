@@ -18,7 +18,7 @@ MAX_EVENTS = 1000
 Timestamp = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$",
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})(?!\n)$",
         description="RFC 3339 instant with an offset (stored as UTC milliseconds)",
         examples=["2026-01-05T09:12:00.250Z"],
     ),
@@ -30,7 +30,7 @@ class ActorIn(msgspec.Struct, frozen=True):
     """Who caused the event."""
 
     kind: Literal["service", "operator", "system"]
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+(?!\n)$")]
 
 
 class EventBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,7 +43,7 @@ class EventBody(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: Timestamp
     actor: ActorIn
     trace_id: TraceId
-    jurisdiction: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
+    jurisdiction: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?(?!\n)$")]
     payload: dict[str, Any]
     expected_stream_position: Annotated[int, msgspec.Meta(ge=0)] | None = None
 

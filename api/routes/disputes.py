@@ -19,7 +19,7 @@ from projections.cases import case_view
 from projections.rounds import reconstruct_round
 from projections.state import lookup
 
-Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$")]
+Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")]
 ZIP = "application/zip"
 
 

@@ -136,10 +136,10 @@ class ProofsController(Controller):
         self,
         exporter: NamedDependency[Exporter | None],
         stream: Annotated[
-            str | None, Parameter(pattern=r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}$")
+            str | None, Parameter(pattern=r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")
         ] = None,
         round_id: Annotated[
-            str | None, Parameter(query="round", pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$")
+            str | None, Parameter(query="round", pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")
         ] = None,
         start: Size | None = None,
         end: Size | None = None,

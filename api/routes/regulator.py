@@ -33,12 +33,12 @@ from projections.state import lookup
 SCAN_LIMIT = 20_000
 NDJSON = "application/x-ndjson"
 Entity = Annotated[
-    str, Parameter(pattern=r"^[A-Z][A-Za-z]{1,39}$", description="entity kind, e.g. BonusRule")
+    str, Parameter(pattern=r"^[A-Z][A-Za-z]{1,39}(?!\n)$", description="entity kind, e.g. BonusRule")
 ]
 EntityId = Annotated[
-    str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$", description="entity id, e.g. br-welcome")
+    str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$", description="entity id, e.g. br-welcome")
 ]
-Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$")]
+Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")]
 
 
 class _Head(msgspec.Struct):
@@ -141,7 +141,7 @@ class RegulatorController(Controller):
         self,
         ld: NamedDependency[LedgerDeps],
         entity: Entity,
-        entity_id: Annotated[str, Parameter(query="id", pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$")],
+        entity_id: Annotated[str, Parameter(query="id", pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")],
         proofs: bool = False,
     ) -> AuditOut:
         """Every revision; ``proofs=true`` adds inclusion proofs and the signed checkpoint."""
@@ -184,7 +184,7 @@ class RegulatorController(Controller):
     def logs(
         self,
         ld: NamedDependency[LedgerDeps],
-        event_type: Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")],
+        event_type: Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(?!\n)$")],
         since: Annotated[Timestamp | None, Parameter(query="from")] = None,
         until: Annotated[Timestamp | None, Parameter(query="to")] = None,
         cursor: Annotated[str | None, Parameter(max_length=40)] = None,

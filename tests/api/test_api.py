@@ -250,3 +250,15 @@ def test_ip_allow_list_and_client_certificates(
         r = c.get("/ledger/verification", headers=token("auditor") | headers)
         assert r.status_code == status
         assert c.get("/health").status_code == 200
+
+
+def test_a_trailing_newline_in_an_identifier_is_a_validation_problem(
+    client: TestClient[Litestar], token: Token
+) -> None:
+    reg = token("regulator_read")
+    assert client.get("/regulator/audit?entity=BonusRule&id=rule-welcome", headers=reg).status_code == 200
+
+    r = client.get("/regulator/audit?entity=BonusRule&id=rule-welcome%0A", headers=reg)
+
+    body = _problem(r, 422, "validation")
+    assert "regex" in body["detail"]
