@@ -23,7 +23,7 @@ Timestamp = Annotated[
         examples=["2026-01-05T09:12:00.250Z"],
     ),
 ]
-Hex64 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+Hex64 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}(?!\n)$")]
 
 
 class ActorIn(msgspec.Struct, frozen=True):
