@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from typing import Any
 
@@ -262,3 +263,26 @@ def test_a_trailing_newline_in_an_identifier_is_a_validation_problem(
 
     body = _problem(r, 422, "validation")
     assert "regex" in body["detail"]
+
+
+def test_a_reused_token_stops_working_when_it_expires(client: TestClient[Litestar], token: Token) -> None:
+    short = token("auditor", ttl=2)
+    assert client.get("/ledger/checkpoints/latest", headers=short).status_code != 401  # verified, cached
+    assert client.get("/ledger/checkpoints/latest", headers=short).status_code != 401  # from the cache
+
+    time.sleep(2.1)
+
+    _problem(client.get("/ledger/checkpoints/latest", headers=short), 401, "unauthenticated")
+
+
+def test_a_token_verified_by_one_app_is_not_trusted_by_an_app_with_another_key(
+    settings: Settings, token: Token
+) -> None:
+    import msgspec  # noqa: PLC0415
+
+    good = token("auditor")
+    with TestClient(create_app(build_deps(settings, record_access=False))) as c:
+        assert c.get("/ledger/checkpoints/latest", headers=good).status_code != 401
+    other = msgspec.structs.replace(settings, jwt_secret="another-secret-" + "1" * 32)
+    with TestClient(create_app(build_deps(other, record_access=False))) as c:
+        _problem(c.get("/ledger/checkpoints/latest", headers=good), 401, "unauthenticated")
