@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
 
 from api.deps import Bundle, Exporter, ExportRequest, LedgerDeps
 from api.errors import responses
+from api.params import Flag, RefPath
 from api.routes.common import proofs_for, views_of
 from api.schemas import DocOut
 from api.security import SECURITY
@@ -19,7 +17,6 @@ from projections.cases import case_view
 from projections.rounds import reconstruct_round
 from projections.state import lookup
 
-Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")]
 ZIP = "application/zip"
 
 
@@ -65,7 +62,7 @@ class RoundsController(Controller):
         summary="A reconstructed game round; proofs=true adds inclusion proofs",
         responses=responses(404, 503),
     )
-    def round(self, ld: NamedDependency[LedgerDeps], round_id: Ref, proofs: bool = False) -> DocOut:
+    def round(self, ld: NamedDependency[LedgerDeps], round_id: RefPath, proofs: Flag = False) -> DocOut:
         """The round document (steps, balances, jackpot, flags, positions)."""
         doc = reconstruct_round(views_of(ld), round_id)
         return DocOut(data=doc, proofs=proofs_for(ld, doc.get("positions", [])) if proofs else None)
@@ -77,7 +74,7 @@ class RoundsController(Controller):
         responses=BUNDLE_RESPONSE,
         media_type=ZIP,
     )
-    def bundle(self, exporter: NamedDependency[Exporter | None], round_id: Ref) -> Response[bytes]:
+    def bundle(self, exporter: NamedDependency[Exporter | None], round_id: RefPath) -> Response[bytes]:
         """Export the round (its stream and the jackpot/wallet events linked to it) with proofs."""
         return bundle_response(exporter_of(exporter)(ExportRequest("round", round_id)))
 
@@ -95,7 +92,7 @@ class ComplianceController(Controller):
         summary="An AML case (alerts, decisions, KYC/KYT, linked payments, SAR) or an incident",
         responses=responses(404, 503),
     )
-    def case(self, ld: NamedDependency[LedgerDeps], case_id: Ref) -> DocOut:
+    def case(self, ld: NamedDependency[LedgerDeps], case_id: RefPath) -> DocOut:
         """The case document."""
         return DocOut(data=case_view(views_of(ld), case_id))
 
@@ -105,6 +102,6 @@ class ComplianceController(Controller):
         summary="A player's current state: KYC, RG limits, balances, risk, cases, bonuses",
         responses=responses(404, 503),
     )
-    def player(self, ld: NamedDependency[LedgerDeps], player_ref: Ref) -> DocOut:
+    def player(self, ld: NamedDependency[LedgerDeps], player_ref: RefPath) -> DocOut:
         """The player document."""
         return DocOut(data=lookup(views_of(ld), "player", player_ref))

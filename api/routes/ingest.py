@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from opentelemetry import trace
 
 from api.deps import LedgerDeps
@@ -82,6 +82,6 @@ class IngestController(Controller):
         summary="One event by id, opened and upcast",
         responses=responses(404, 503),
     )
-    def get_event(self, ld: NamedDependency[LedgerDeps], event_id: UUID) -> EventOut:
+    def get_event(self, ld: NamedDependency[LedgerDeps], event_id: FromPath[UUID]) -> EventOut:
         """Read one event."""
         return event_out(ld.ledger.get(str(event_id)))

@@ -6,18 +6,17 @@ from typing import Annotated
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from api.deps import Exporter, ExportRequest, LedgerDeps, VerificationLog
 from api.errors import responses
+from api.params import MAX_SIZE, REF, STREAM, OptionalSizeQuery, SizePath, SizeQuery
 from api.routes.common import checkpoint_out, inclusion_out
 from api.routes.disputes import BUNDLE_RESPONSE, bundle_response, exporter_of
 from api.schemas import CheckpointOut, ConsistencyOut, InclusionOut, VerificationOut
 from api.security import SECURITY
 from ledger.errors import NotFoundError, StorageError, ValidationError
 from ledger.merkle import MerkleLog
-
-Size = Annotated[int, Parameter(ge=0, le=2**53)]
 
 
 def verification_out(result: dict[str, object] | None) -> VerificationOut:
@@ -72,7 +71,7 @@ class ProofsController(Controller):
         summary="The signed checkpoint at a tree size",
         responses=responses(404, 503),
     )
-    def at_size(self, ld: NamedDependency[LedgerDeps], size: Size) -> CheckpointOut:
+    def at_size(self, ld: NamedDependency[LedgerDeps], size: SizePath) -> CheckpointOut:
         """One checkpoint by size."""
         note = ld.tree_store.checkpoint(size)
         if note is None:
@@ -87,7 +86,7 @@ class ProofsController(Controller):
         responses=responses(404, 503),
     )
     def inclusion(
-        self, ld: NamedDependency[LedgerDeps], position: Size, size: Size | None = None
+        self, ld: NamedDependency[LedgerDeps], position: SizeQuery, size: OptionalSizeQuery = None
     ) -> InclusionOut:
         """The audit path of ``position`` in the tree of ``size`` leaves."""
         if size is None:
@@ -108,8 +107,8 @@ class ProofsController(Controller):
     def consistency(
         self,
         ld: NamedDependency[LedgerDeps],
-        first: Annotated[int, Parameter(query="from", ge=0, le=2**53)],
-        second: Annotated[int, Parameter(query="to", ge=0, le=2**53)],
+        first: Annotated[int, QueryParameter(name="from", ge=0, le=MAX_SIZE)],
+        second: Annotated[int, QueryParameter(name="to", ge=0, le=MAX_SIZE)],
     ) -> ConsistencyOut:
         """The consistency path from the tree of ``from`` leaves to that of ``to``."""
         tree = MerkleLog(ld.tree_store)
@@ -135,14 +134,10 @@ class ProofsController(Controller):
     def export(
         self,
         exporter: NamedDependency[Exporter | None],
-        stream: Annotated[
-            str | None, Parameter(pattern=r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")
-        ] = None,
-        round_id: Annotated[
-            str | None, Parameter(query="round", pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")
-        ] = None,
-        start: Size | None = None,
-        end: Size | None = None,
+        stream: Annotated[str | None, QueryParameter(pattern=STREAM)] = None,
+        round_id: Annotated[str | None, QueryParameter(name="round", pattern=REF)] = None,
+        start: OptionalSizeQuery = None,
+        end: OptionalSizeQuery = None,
     ) -> Response[bytes]:
         """Export the bundle."""
         kinds = (stream is not None) + (round_id is not None) + (start is not None or end is not None)

@@ -16,10 +16,11 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from api.deps import LedgerDeps
 from api.errors import responses
+from api.params import ENTITY, EVENT_TYPE_PREFIX, REF, Flag, RefPath
 from api.routes.common import event_out, positions_of, proofs_for, views_of
 from api.schemas import AuditOut, LogPage, RegulatorPlayerOut, Timestamp
 from api.security import SECURITY
@@ -32,13 +33,8 @@ from projections.state import lookup
 
 SCAN_LIMIT = 20_000
 NDJSON = "application/x-ndjson"
-Entity = Annotated[
-    str, Parameter(pattern=r"^[A-Z][A-Za-z]{1,39}(?!\n)$", description="entity kind, e.g. BonusRule")
-]
-EntityId = Annotated[
-    str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$", description="entity id, e.g. br-welcome")
-]
-Ref = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")]
+Entity = Annotated[str, QueryParameter(pattern=ENTITY, description="entity kind, e.g. BonusRule")]
+EntityId = Annotated[str, QueryParameter(name="id", pattern=REF, description="entity id, e.g. rule-welcome")]
 
 
 class _Head(msgspec.Struct):
@@ -141,8 +137,8 @@ class RegulatorController(Controller):
         self,
         ld: NamedDependency[LedgerDeps],
         entity: Entity,
-        entity_id: Annotated[str, Parameter(query="id", pattern=r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$")],
-        proofs: bool = False,
+        entity_id: EntityId,
+        proofs: Flag = False,
     ) -> AuditOut:
         """Every revision; ``proofs=true`` adds inclusion proofs and the signed checkpoint."""
         rows = audit_history(views_of(ld), entity, entity_id)
@@ -159,7 +155,7 @@ class RegulatorController(Controller):
         summary="A player's KYC, responsible-gaming state, payments summary and cases",
         responses=responses(404, 503),
     )
-    def player(self, ld: NamedDependency[LedgerDeps], player_ref: Ref) -> RegulatorPlayerOut:
+    def player(self, ld: NamedDependency[LedgerDeps], player_ref: RefPath) -> RegulatorPlayerOut:
         """The player's current state and their open cases."""
         views = views_of(ld)
         state = lookup(views, "player", player_ref)
@@ -184,12 +180,12 @@ class RegulatorController(Controller):
     def logs(
         self,
         ld: NamedDependency[LedgerDeps],
-        event_type: Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(?!\n)$")],
-        since: Annotated[Timestamp | None, Parameter(query="from")] = None,
-        until: Annotated[Timestamp | None, Parameter(query="to")] = None,
-        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        fmt: Annotated[Literal["json", "ndjson"], Parameter(query="format")] = "json",
+        event_type: Annotated[str, PathParameter(pattern=EVENT_TYPE_PREFIX)],
+        since: Annotated[Timestamp | None, QueryParameter(name="from")] = None,
+        until: Annotated[Timestamp | None, QueryParameter(name="to")] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        fmt: Annotated[Literal["json", "ndjson"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:
         """One page of events of the category."""
         lo, hi = _instant(since, "from"), _instant(until, "to")
