@@ -33,7 +33,11 @@ class PostgresEventStore(PostgresApplicationRecorder):
     """The production store: one PostgreSQL schema holds events, heads (and later views)."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:
-        super().__init__(datastore, events_table_name=TABLE)
+        try:  # the recorder connects at once (type adapters)
+            super().__init__(datastore, events_table_name=TABLE)
+        except (PersistenceError, psycopg.Error) as e:
+            msg = f"cannot connect to PostgreSQL ({_where(datastore)}): {e}"
+            raise StorageError(msg) from e
         q = {"s": Identifier(datastore.schema), "t": Identifier(TABLE)}
         self.sql_create_statements[self.create_table_statement_index] = SQL(
             "CREATE TABLE IF NOT EXISTS {s}.{t} (originator_id uuid NOT NULL, "
@@ -192,6 +196,11 @@ def _stored(r: Any) -> StoredRecord:
     return StoredRecord(
         r["position"], r["originator_id"], r["originator_version"], r["event_id"], bytes(r["state"])
     )
+
+
+def _where(ds: PostgresDatastore) -> str:
+    info = ds.pool.kwargs if isinstance(ds.pool.kwargs, dict) else {}  # never the password
+    return f"host={info.get('host')} dbname={info.get('dbname')}"
 
 
 def datastore(

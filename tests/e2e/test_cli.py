@@ -89,6 +89,15 @@ def test_missing_file_and_bad_settings_are_one_line(tmp_path: Path) -> None:
     assert "LEDGER_STORE" in bad.stderr
 
 
+def test_an_unreachable_postgresql_is_one_storage_error_line(tmp_path: Path) -> None:
+    env = _env(tmp_path) | {"LEDGER_STORE": "postgres", "LEDGER_PG_DSN": f"host={tmp_path} dbname=nope"}
+    done = subprocess.run([*LEDGER, "verify"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 3
+    _assert_one_line(done.stderr)
+    assert f"cannot connect to PostgreSQL (host={tmp_path} dbname=nope)" in done.stderr
+    assert "internal error" not in done.stderr
+
+
 def test_tampered_file_fails_verify_and_names_the_event(tmp_path: Path) -> None:
     lines = "\n".join(_event(i) for i in range(6)) + "\n"
     assert ledger(tmp_path, "append", "-", stdin=lines).returncode == 0
