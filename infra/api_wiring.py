@@ -21,13 +21,12 @@ from infra.bootstrap import SystemClock, build_ledger, build_sealer, build_store
 from infra.export import ExportScope, export_bundle
 from infra.projection_store import build_runner, build_views
 from infra.settings import Settings
-from infra.wiring_proofs import build_keyring, build_worm
+from infra.verification import FileVerificationLog
+from infra.wiring_proofs import build_keyring
 from ledger.catalogue.types import Timestamp
 from ledger.errors import LedgerError, NotFoundError, ValidationError
 from ledger.merkle import MerkleLog
 from ledger.ports import EventStore
-from ledger.verify import ChainError, iter_store
-from ledger.verify_checkpoints import verify_ledger
 from projections.ports import ViewStore
 from projections.registry import all_projections
 from projections.rounds import reconstruct_round
@@ -172,50 +171,6 @@ def _exporter(settings: Settings, ledger_deps: LedgerDeps) -> Callable[[ExportRe
     return export
 
 
-class FileVerificationLog:
-    """Full verification results kept in a JSON file, so every worker reports the same last result."""
-
-    def __init__(self, settings: Settings, ledger_deps: LedgerDeps, path: Path) -> None:
-        self._settings = settings
-        self._ld = ledger_deps
-        self._path = path
-        self._lock = threading.Lock()
-
-    def last(self) -> dict[str, Any] | None:
-        """The last stored result."""
-        try:
-            result: dict[str, Any] = msgspec.json.decode(self._path.read_bytes())
-        except (OSError, msgspec.DecodeError):
-            return None
-        return result
-
-    def run(self) -> dict[str, Any]:
-        """Verify now; store and return the result."""
-        with self._lock:
-            store = self._ld.ledger.store
-            checkpoints = self._ld.tree_store.checkpoints()
-            try:
-                report = verify_ledger(
-                    iter_store(store.read),
-                    store.heads(),
-                    checkpoints,
-                    build_keyring(self._settings).verifiers() if checkpoints else [],
-                    tree=MerkleLog(self._ld.tree_store),
-                    worm=build_worm(self._settings),
-                    origin=self._settings.origin,
-                    reread_heads=store.heads,
-                )
-                result: dict[str, Any] = {"ok": True, **dataclasses.asdict(report)}
-            except ChainError as e:
-                result = {"ok": False, "failure": e.as_dict()}
-            result["finished_at"] = _now()
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_name(f".{self._path.name}.tmp")
-            tmp.write_bytes(msgspec.json.encode(result))
-            tmp.replace(self._path)
-            return result
-
-
 def auth_config(settings: Settings) -> AuthConfig:
     """Token verification from settings: an HS256 development secret or a public key file.
 
@@ -300,9 +255,7 @@ def build_deps(
         sandbox=sb,
         sealer=sealer,
         exporter=_exporter(settings, main),
-        verification=FileVerificationLog(
-            settings, main, Path(settings.sqlite_path).parent / "verification.json"
-        ),
+        verification=FileVerificationLog(settings, main.ledger.store, main.tree_store),
         projection_lag=_lag(main.ledger.store, main.views) if main.views is not None else None,
         record_access=record_access,
         metrics_multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,

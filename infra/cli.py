@@ -7,15 +7,14 @@ Errors are one readable line on stderr and a non-zero exit code, never a traceba
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import IO
+from typing import IO, Any
 
 import msgspec
 
-from infra import cli_api, cli_bundle, cli_projections, cli_proofs
+from infra import cli_api, cli_bundle, cli_projections, cli_proofs, verification
 from infra.bootstrap import build_sealer, build_tree_store
 from infra.cli_common import (
     EXIT_INPUT,
@@ -28,13 +27,10 @@ from infra.cli_common import (
     progress,
 )
 from infra.settings import Settings
-from infra.wiring_proofs import build_keyring, build_worm
+from infra.verification import FileVerificationLog
 from ledger.application import decode_events
 from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
-from ledger.merkle import MerkleLog
 from ledger.sealer import SealResult, follow
-from ledger.verify import ChainError, iter_store
-from ledger.verify_checkpoints import verify_ledger
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -112,42 +108,40 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Recompute every chain, the Merkle tree and every checkpoint; exit 1 naming the first fault."""
-    with open_ledger(settings) as ledger, progress(ledger.store.size(), "verify") as bar:
-        store = ledger.store
+    """Recompute every chain, the Merkle tree and every checkpoint; exit 1 naming the first fault.
+
+    The result is stored for ``GET /ledger/verification``; ``--follow`` repeats it every
+    ``LEDGER_VERIFY_INTERVAL`` seconds (exit codes then only for configuration or storage errors).
+    """
+    with open_ledger(settings) as ledger:
         tree_store = build_tree_store(settings)
+        log = FileVerificationLog(settings, ledger.store, tree_store)
         try:
-            checkpoints = tree_store.checkpoints()
-            verifiers = build_keyring(settings).verifiers() if checkpoints else []
-            report = verify_ledger(
-                iter_store(store.read),
-                store.heads(),
-                checkpoints,
-                verifiers,
-                tree=MerkleLog(tree_store),
-                worm=build_worm(settings),
-                origin=settings.origin,
-                progress=bar.update,
-                reread_heads=store.heads,
-            )
-        except ChainError as e:
-            if args.json:
-                out({"ok": False, "failure": e.as_dict()})
-            else:
-                print(f"verify: FAILED: {e.message}", file=sys.stderr)
-            return EXIT_VERIFY
+            if args.follow:
+                verification.follow(log, interval=settings.verify_interval, report=_verified)
+                return 0
+            with progress(ledger.store.size(), "verify") as bar:
+                result = log.run(bar.update)
         finally:
             tree_store.close()
-    rate = report.events / report.seconds if report.seconds else 0.0
     if args.json:
-        out({"ok": True, **dataclasses.asdict(report)})
+        out(result)
     else:
-        print(
-            f"verify: OK: {report.events} events in {report.streams} streams, chains and heads intact; "
-            f"{report.checkpoints} signed checkpoints match the recomputed Merkle roots and their "
-            f"{report.worm_objects} WORM copies ({rate:,.0f} events/s)"
-        )
-    return 0
+        _verified(result)
+    return 0 if result["ok"] else EXIT_VERIFY
+
+
+def _verified(result: dict[str, Any]) -> None:
+    if not result["ok"]:
+        print(f"verify: FAILED: {result['failure']['message']}", file=sys.stderr, flush=True)
+        return
+    rate = result["events"] / result["seconds"] if result["seconds"] else 0.0
+    print(
+        f"verify: OK: {result['events']} events in {result['streams']} streams, chains and heads intact; "
+        f"{result['checkpoints']} signed checkpoints match the recomputed Merkle roots and their "
+        f"{result['worm_objects']} WORM copies ({rate:,.0f} events/s)",
+        flush=True,
+    )
 
 
 def cmd_seal(args: argparse.Namespace, settings: Settings) -> int:
@@ -231,8 +225,9 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("get", help="print one event by event_id")
     g.add_argument("event_id")
     g.set_defaults(fn=cmd_get)
-    v = sub.add_parser("verify", help="recompute every hash chain from stored bytes")
+    v = sub.add_parser("verify", help="recompute every chain, tree node, checkpoint and WORM copy")
     v.add_argument("--json", action="store_true")
+    v.add_argument("--follow", action="store_true", help="verify again every LEDGER_VERIFY_INTERVAL seconds")
     v.set_defaults(fn=cmd_verify)
     c = sub.add_parser("catalogue", help="print every event type, version and JSON schema")
     c.add_argument("--json", action="store_true")

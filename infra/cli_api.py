@@ -71,13 +71,15 @@ def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _followers(args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
-    """Background processes keeping projections (and, with --seal, checkpoints) current."""
+    """Background processes: projections, full verification (and, with --seal, checkpoints) kept current."""
     ledger = [sys.executable, "-c", "from infra.cli import run; run()"]
     procs = []
     if not args.no_projections:
         procs.append(subprocess.Popen([*ledger, "projections", "run", "--follow"], stdout=subprocess.DEVNULL))  # noqa: S603
     if args.seal:
         procs.append(subprocess.Popen([*ledger, "seal", "--follow"], stdout=subprocess.DEVNULL))  # noqa: S603
+    if not args.no_verify:
+        procs.append(subprocess.Popen([*ledger, "verify", "--follow"], stdout=subprocess.DEVNULL))  # noqa: S603
     return procs
 
 
@@ -144,6 +146,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--workers", type=positive, help="worker processes (default LEDGER_WORKERS or 1)")
     s.add_argument("--seal", action="store_true", help="also seal continuously (`ledger seal --follow`)")
     s.add_argument("--no-projections", action="store_true", help="do not follow projections")
+    s.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not verify the whole ledger every LEDGER_VERIFY_INTERVAL s",
+    )
     s.add_argument("--no-sandbox", action="store_true", help="do not serve /sandbox/regulator")
     s.add_argument("--log-access", action="store_true", help="log every request")
     s.set_defaults(fn=cmd_serve)

@@ -31,6 +31,7 @@ _ENV = {
     "jurisdiction": "LEDGER_JURISDICTION",
     "seal_every": "LEDGER_SEAL_EVERY",
     "seal_interval": "LEDGER_SEAL_INTERVAL",
+    "verify_interval": "LEDGER_VERIFY_INTERVAL",
     "worm": "LEDGER_WORM",
     "worm_dir": "LEDGER_WORM_DIR",
     "s3_endpoint": "LEDGER_S3_ENDPOINT",
@@ -80,6 +81,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     jurisdiction: str = "MT"  # the licence under which the ledger's own events are recorded
     seal_every: int = msgspec.field(default=1000)  # events per checkpoint (the follower's trigger)
     seal_interval: float = 5.0  # seconds before a smaller batch is sealed anyway
+    # seconds between full verifications by `ledger verify --follow` (started by `ledger serve`)
+    verify_interval: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
     # HTTP API: bearer JWTs. HS256 with a secret file (created on first use) is for local
     # development only; production verifies EdDSA or RS256 tokens with a public key (PEM).
     jwt_algorithm: Literal["HS256", "EdDSA", "RS256"] = "HS256"

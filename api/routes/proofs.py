@@ -27,7 +27,8 @@ def verification_out(result: dict[str, object] | None) -> VerificationOut:
     """
     if result is None:
         raise NotFoundError(
-            "no full verification has run yet (POST /admin/verification)", field="verification"
+            "no full verification has run yet (`ledger verify`, or POST /admin/verification)",
+            field="verification",
         )
     return VerificationOut(
         ok=bool(result.get("ok")), finished_at=str(result.get("finished_at", "")), result=result

@@ -42,6 +42,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "LEDGER_SANDBOX_PATH": str(tmp_path / "sandbox" / "ledger.sqlite3"),
         "LEDGER_SANDBOX_EVENTS": "200",
         "LEDGER_PROJECTION_POLL": "0.05",
+        "LEDGER_VERIFY_INTERVAL": "0.5",
         # mTLS terminated by a proxy on this host: it forwards the client-certificate subject.
         "LEDGER_CLIENT_CERT_HEADER": "X-Client-Cert",
         "LEDGER_CLIENT_CERT_ROLES": "CN=auditor-1,O=Regulator=auditor",
@@ -115,8 +116,18 @@ def test_append_seal_round_bundle_verify(server: tuple[str, dict[str, str]], tmp
     )
     assert verified.returncode == 0, verified.stderr
     assert "verify-bundle: OK" in verified.stdout
+    auditor = _token(env, "auditor")
+    for _ in range(200):  # `ledger serve` runs `ledger verify --follow` beside the workers
+        last = httpx.get(f"{base}/ledger/verification", headers=auditor, timeout=10)
+        if last.status_code == 200 and last.json()["result"].get("checkpoints", 0) >= 1:
+            break
+        time.sleep(0.1)
+    assert last.status_code == 200, last.text
+    assert last.json()["ok"] is True
+    assert last.json()["result"]["events"] >= 400
     metrics = httpx.get(f"{base}/metrics", timeout=10).text
     assert 'route="/rounds/{round_id}"' in metrics
+    assert "ledger_verification_ok 1.0" in metrics
     assert httpx.get(f"{base}/ready", timeout=10).json()["status"] == "ready"
 
 

@@ -115,6 +115,38 @@ def test_tampered_file_fails_verify_and_names_the_event(tmp_path: Path) -> None:
     assert as_json["failure"]["position"] == 3
 
 
+def test_verify_stores_its_result_for_the_api_and_follow_repeats_it(tmp_path: Path) -> None:
+    assert ledger(tmp_path, "append", "-", stdin="\n".join(_event(i) for i in range(3))).returncode == 0
+    assert ledger(tmp_path, "verify").returncode == 0
+    stored = json.loads((tmp_path / "verification.json").read_text())
+    assert stored["ok"] is True
+    assert stored["events"] == 3
+    env = _env(tmp_path) | {"LEDGER_VERIFY_INTERVAL": "0.2"}
+    follower = subprocess.Popen(  # noqa: S603
+        [*LEDGER, "verify", "--follow"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert follower.stdout is not None
+        lines = [follower.stdout.readline() for _ in range(3)]
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
+    assert all(line.startswith("verify: OK: 3 events") for line in lines), lines
+    assert json.loads((tmp_path / "verification.json").read_text())["finished_at"] > stored["finished_at"]
+
+
+def test_a_failed_verification_is_stored_with_its_location(tmp_path: Path) -> None:
+    assert ledger(tmp_path, "append", "-", stdin="\n".join(_event(i) for i in range(3))).returncode == 0
+    db = sqlite3.connect(tmp_path / "ledger.sqlite3")
+    db.execute("DELETE FROM ledger_events WHERE rowid = 2")
+    db.commit()
+    db.close()
+    assert ledger(tmp_path, "verify").returncode == 1
+    stored = json.loads((tmp_path / "verification.json").read_text())
+    assert stored["ok"] is False
+    assert stored["failure"]["position"] == 1
+
+
 def test_catalogue_lists_every_type_with_schema(tmp_path: Path) -> None:
     done = ledger(tmp_path, "catalogue", "--json")
     entries = json.loads(done.stdout)
