@@ -41,6 +41,7 @@ fmt: install
 
 bench: install
 	$(BIN)/python -m bench.append
+	$(BIN)/python -m bench.sqlite_writers
 	$(BIN)/python -m bench.merkle
 	$(BIN)/python -m bench.projections
 	$(BIN)/python -m bench.bundle

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from infra.sqlite_lock import WriterLock
 from ledger.errors import ConflictError, LedgerError, StorageError
 from projections.ports import Doc, Move, TableWrites, Tracking
 from projections.runner import digest_of
@@ -41,6 +42,7 @@ class SqliteViewStore:
     """Views beside the events in one SQLite file (WAL; one writer at a time)."""
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self._writer_lock = WriterLock(path)
         try:
             self._db = sqlite3.connect(
                 str(path), timeout=timeout, isolation_level=None, check_same_thread=False
@@ -54,13 +56,14 @@ class SqliteViewStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.rollback()
-                raise
-            self._db.commit()
+            with self._writer_lock.hold():
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.rollback()
+                    raise
+                self._db.commit()
         except LedgerError:
             raise
         except sqlite3.Error as e:
@@ -167,3 +170,4 @@ class SqliteViewStore:
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+        self._writer_lock.close()

@@ -5,7 +5,8 @@ column, ``event_id`` (unique: the idempotency key). The rowid (eventsourcing's n
 id) is assigned explicitly as ``position + 1``, so notification ids are dense and the
 notification log and our global positions never disagree. ``ledger_heads`` keeps each
 stream's end. Appends run in ``BEGIN IMMEDIATE`` transactions, which serialise writers
-across threads and processes; WAL with ``synchronous=FULL`` makes each commit durable.
+across threads and processes (queued on :class:`infra.sqlite_lock.WriterLock` first);
+WAL with ``synchronous=FULL`` makes each commit durable.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from uuid import UUID, SafeUUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
+from infra.sqlite_lock import WriterLock
 from ledger.chain import Head, Linker, Pending, Row, StoredRecord, stream_id
 from ledger.errors import LedgerError, StorageError
 from ledger.event import Receipt
@@ -34,6 +36,7 @@ class SqliteEventStore(SQLiteApplicationRecorder):
         if path != ":memory:" and "mode=memory" not in path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(SQLiteDatastore(path, lock_timeout=lock_timeout), "ledger_events")
+        self._writer_lock = WriterLock(path)
         try:
             self.create_table()
         except Exception as e:
@@ -69,7 +72,7 @@ class SqliteEventStore(SQLiteApplicationRecorder):
 
     def append(self, batches: Sequence[Sequence[Pending]]) -> list[list[Receipt] | LedgerError]:
         """Link and write all batches in one IMMEDIATE transaction."""
-        with self._connection(write=True) as db:
+        with self._writer_lock.hold(), self._connection(write=True) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 outcomes = self._append_locked(db, batches)
@@ -161,6 +164,7 @@ class SqliteEventStore(SQLiteApplicationRecorder):
     def close(self) -> None:
         """Close every pooled connection."""
         self.datastore.close()
+        self._writer_lock.close()
 
 
 def _row_values(r: Row) -> tuple[Any, ...]:

@@ -24,6 +24,7 @@ import psycopg
 from psycopg.sql import SQL, Composed, Identifier
 
 from infra.postgres import DDL_LOCK
+from infra.sqlite_lock import WriterLock
 from ledger.errors import ConflictError, LedgerError, StorageError, ValidationError
 from ledger.merkle import NodeKey, NodeRun, completed_runs
 
@@ -92,6 +93,7 @@ class SqliteTreeStore:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         self._write_lock, self._read_lock = threading.Lock(), threading.Lock()
+        self._writer_lock = WriterLock(self._path)
         try:
             self._writer = self._connect(lock_timeout)
             self._writer.execute("PRAGMA synchronous=FULL")
@@ -110,7 +112,7 @@ class SqliteTreeStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock, self._errors():
+        with self._write_lock, self._writer_lock.hold(), self._errors():
             db = self._writer
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -187,6 +189,7 @@ class SqliteTreeStore:
             self._writer.close()
             if hasattr(self, "_reader"):
                 self._reader.close()
+        self._writer_lock.close()
 
 
 def _size(db: sqlite3.Connection) -> int:
