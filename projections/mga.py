@@ -156,9 +156,7 @@ def compliance_summary(
         ValidationError: the day has not ended at ``created_at``, a non-EUR currency has no
             base rate, ``version`` is negative, or a jackpot pool id is longer than 35 characters.
     """
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    if created_at < start + dt.timedelta(days=1):
-        raise ValidationError(f"{day} has not ended yet (a report covers 00:00-24:00 UTC)", field="day")
+    start = _ended(day, created_at)
     if version < 0:
         raise ValidationError(f"must be 0 or more, got {version}", field="version")
     root = ET.Element("mga:B2CCompSmryRpt", {"xmlns:mga": "MGA", "xmlns:rri": "RRI"})
@@ -186,10 +184,23 @@ def mga_report(
     version: int = 0,
 ) -> bytes:
     """Read the day's facts and build its report (see :func:`mga_facts`, :func:`compliance_summary`)."""
+    _ended(day, created_at)  # before the facts: an unfinished day is a 422, not a 404
     facts = mga_facts(views, day, config.jurisdictions)
     return compliance_summary(
         day, facts, config, created_at=created_at, base_rates=base_rates, version=version
     )
+
+
+def _ended(day: dt.date, created_at: dt.datetime) -> dt.datetime:
+    """The day's start, once ``created_at`` is at or after its end.
+
+    Raises:
+        ValidationError: the day has not ended at ``created_at``.
+    """
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    if created_at < start + dt.timedelta(days=1):
+        raise ValidationError(f"{day} has not ended yet (a report covers 00:00-24:00 UTC)", field="day")
+    return start
 
 
 def _leaf(parent: ET.Element, tag: str, text: str) -> None:
