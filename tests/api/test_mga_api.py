@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from lxml import etree
 
+from api.app import create_app
+from api.deps import ApiDeps
 from policies.rbac import REGULATOR, ROLES
 from tests.api.conftest import Token, recorder_of
 from tests.api.test_api import _problem
@@ -66,3 +69,12 @@ def test_the_regulators_read_is_recorded(app: Litestar, client: TestClient[Lites
         "status": 200,
         "sandbox": False,
     }
+
+
+def test_without_reporting_wired_the_route_is_503(deps: ApiDeps, token: Token) -> None:
+    app = create_app(dataclasses.replace(deps, reporting=None, record_access=False))
+    with TestClient(app) as c:
+        body = _problem(
+            c.get(f"{ROUTE}?day=2026-01-05", headers=token(REGULATOR)), 503, "storage-unavailable"
+        )
+    assert body["detail"] == "regulator reports are not available in this deployment"
