@@ -80,7 +80,7 @@ def parse_day(text: str) -> dt.date:
     """The UTC day ``YYYY-MM-DD`` (years 2010-2099, the range MGA's ISODateTime pattern allows).
 
     Raises:
-        ValidationError: not such a day.
+        ValidationError: no such day.
     """
     if _DAY.fullmatch(text) is None:
         raise ValidationError(f"expected a day YYYY-MM-DD between 2010 and 2099, got {text!r}", field="day")
