@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python -m bench.bundle
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.verify
+	$(BIN)/python -m bench.report
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from ledger.application import Ledger
 from ledger.merkle import TreeStore
+from ledger.ports import Clock
 from ledger.sealer import Sealer
+from projections.mga import MgaConfig
 from projections.ports import ViewStore
 
 
@@ -81,6 +83,14 @@ class LedgerDeps:
 
 
 @dataclass(frozen=True)
+class ReportingDeps:
+    """What regulator reports need beside the views: the filing operator and the clock of ``CrtDtTm``."""
+
+    mga: MgaConfig
+    clock: Clock
+
+
+@dataclass(frozen=True)
 class ApiDeps:
     """Everything ``create_app`` needs; optional parts switch their routes to 503 when absent."""
 
@@ -90,6 +100,7 @@ class ApiDeps:
     sealer: Sealer | None = None
     exporter: Exporter | None = None
     verification: VerificationLog | None = None
+    reporting: ReportingDeps | None = None
     projection_lag: Callable[[], dict[str, int]] | None = None
     record_access: bool = True
     metrics_multiprocess_dir: str | None = None

@@ -16,10 +16,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from api.app import create_app
-from api.deps import ApiDeps, AuthConfig, Bundle, ExportRequest, LedgerDeps
+from api.deps import ApiDeps, AuthConfig, Bundle, ExportRequest, LedgerDeps, ReportingDeps
 from infra.bootstrap import SystemClock, build_ledger, build_sealer, build_store, build_tree_store
 from infra.export import ExportScope, export_bundle
-from infra.projection_store import build_runner, build_views
+from infra.projection_store import build_runner, build_views, mga_config
 from infra.settings import Settings
 from infra.verification import FileVerificationLog
 from infra.wiring_proofs import build_keyring
@@ -256,6 +256,7 @@ def build_deps(
         sealer=sealer,
         exporter=_exporter(settings, main),
         verification=FileVerificationLog(settings, main.ledger.store, main.tree_store),
+        reporting=ReportingDeps(mga=mga_config(settings), clock=SystemClock()),
         projection_lag=_lag(main.ledger.store, main.views) if main.views is not None else None,
         record_access=record_access,
         metrics_multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.bootstrap import SystemClock, build_store, build_tree_store
-from infra.cli_common import EXIT_VERIFY, out
+from infra.cli_common import EXIT_VERIFY, out, write_atomic
 from infra.export import ExportScope, export_bundle
 from infra.settings import Settings
 from infra.signing import load_trusted
@@ -57,18 +57,6 @@ def _read(path: str, what: str) -> bytes:
         raise StorageError(msg) from None
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, so a bundle is never half-written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as e:
-        msg = f"cannot write {path}: {e.strerror}"
-        raise StorageError(msg) from None
-
-
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a self-contained evidence bundle (one zip) for a stream, round or range."""
     scope = _scope(args, settings)
@@ -94,7 +82,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             tree_store.close()
         store.close()
     path = Path(args.out) if args.out else BUNDLE_DIR / f"{scope.label}.zip"
-    _write(path, data)
+    write_atomic(path, data)
     print(path)
     print(
         f"export: {summary.scope}: {summary.scope_events} events in scope, {summary.events} events in "

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ from tqdm import tqdm
 from infra.bootstrap import build_ledger
 from infra.settings import Settings
 from ledger.application import Ledger
+from ledger.errors import StorageError
 
 EXIT_VERIFY, EXIT_INPUT, EXIT_STORAGE = 1, 2, 3
 
@@ -51,6 +53,22 @@ def open_ledger(settings: Settings) -> Iterator[Ledger]:
         yield ledger
     finally:
         ledger.close()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file, so a bundle or report is never half-written.
+
+    Raises:
+        StorageError: the file cannot be written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as e:
+        msg = f"cannot write {path}: {e.strerror}"
+        raise StorageError(msg) from None
 
 
 def positive(text: str) -> int:

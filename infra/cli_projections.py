@@ -1,5 +1,7 @@
 """``ledger`` sub-commands for projections: status, rebuild, run; audit, round, case, report, quality.
 
+``ledger report mga-compliance --day D`` writes the MGA daily compliance summary (XML) of a UTC day.
+
 Read commands first catch the views up with the log (a no-op when they are current), so
 they answer right after ``ledger demo``; ``ledger projections run --follow`` keeps them
 current continuously.
@@ -12,16 +14,19 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from infra.bootstrap import build_store
-from infra.cli_common import out, progress
-from infra.projection_store import build_runner
+from infra.bootstrap import SystemClock, build_store
+from infra.cli_common import out, progress, write_atomic
+from infra.projection_store import build_runner, mga_config
 from infra.settings import Settings
+from ledger.catalogue.types import Timestamp
 from projections.audit import audit_history, audit_history_json
 from projections.cases import case_view
+from projections.mga import mga_report, parse_base_rates, parse_day
 from projections.quality import quality_report
 from projections.reports import report
 from projections.rounds import reconstruct_round
@@ -209,6 +214,27 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mga_compliance(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the MGA daily compliance summary (``B2CCompSmryRpt`` XML) of one UTC day."""
+    day, rates = parse_day(args.day), parse_base_rates(args.base_rates)
+    created_at = Timestamp.from_epoch_ms(SystemClock().now_ms())
+    with open_runner(settings) as runner:
+        report = mga_report(
+            runner.views,
+            day,
+            mga_config(settings),
+            created_at=created_at,
+            base_rates=rates,
+            version=args.report_version,
+        )
+    if args.out is None:
+        sys.stdout.buffer.write(report)
+        return 0
+    write_atomic(Path(args.out), report)
+    print(f"report mga-compliance: {day} written to {args.out} ({len(report):,} bytes)", file=sys.stderr)
+    return 0
+
+
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     """Print data-quality counts with examples."""
     with open_runner(settings) as runner:
@@ -262,6 +288,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     t.add_argument("--day", default="", help="day prefix, e.g. 2026-01 or 2026-01-05")
     t.add_argument("--json", action="store_true")
     t.set_defaults(fn=cmd_report)
+    kinds = t.add_subparsers(metavar="{mga-compliance}", help="a regulator's report format instead")
+    m = kinds.add_parser("mga-compliance", help="MGA daily compliance summary (B2CCompSmryRpt XML)")
+    m.add_argument("--day", required=True, help="UTC day YYYY-MM-DD (00:00-24:00 UTC of occurred_at)")
+    m.add_argument("--out", help="write to FILE instead of stdout")
+    m.add_argument("--base-rates", help="ECB euro rates of non-EUR currencies, e.g. GBP=0.8612,DKK=7.4601")
+    m.add_argument(
+        "--report-version", type=int, default=0, help="VrsNb: 0, incremented when resubmitting a day"
+    )
+    m.set_defaults(fn=cmd_mga_compliance)
     q = sub.add_parser("quality", help="data-quality counts with examples")
     q.add_argument("--json", action="store_true")
     q.set_defaults(fn=cmd_quality)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from infra.settings import Settings
 from ledger.ports import EventStore
+from projections.mga import MgaConfig
 from projections.ports import ViewStore
 from projections.registry import all_projections
 from projections.runner import Projection, ProjectionRunner
@@ -28,3 +29,12 @@ def build_runner(
     """A runner over every projection (or ``projections``) of the configured stores."""
     chosen = all_projections() if projections is None else projections
     return ProjectionRunner(store, build_views(settings), chosen, batch=settings.projection_batch)
+
+
+def mga_config(settings: Settings) -> MgaConfig:
+    """Who files MGA reports and whose players they cover (``LEDGER_MGA_*``)."""
+    return MgaConfig(
+        operator=settings.mga_operator,
+        urls=tuple(u for u in settings.mga_urls.split(",") if u),
+        jurisdictions=tuple(settings.mga_jurisdictions.split(",")),
+    )

@@ -54,7 +54,13 @@ _ENV = {
     "serve_port": "LEDGER_PORT",
     "serve_workers": "LEDGER_WORKERS",
     "trace_sample_ratio": "LEDGER_TRACE_SAMPLE_RATIO",
+    "mga_operator": "LEDGER_MGA_OPERATOR",
+    "mga_urls": "LEDGER_MGA_URLS",
+    "mga_jurisdictions": "LEDGER_MGA_JURISDICTIONS",
 }
+# MGA's rri:URL pattern (RprtURL) and the envelope's jurisdiction pattern, as comma-separated lists.
+_URL = r"(https?://)?([a-zA-Z0-9]+[a-zA-Z0-9-]+\.)+[A-Za-z]{2,7}(/[a-zA-Z0-9-]+)*"
+_JURISDICTION = r"[A-Z]{2}(-[A-Z0-9]{1,3})?"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +109,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     serve_workers: int = 1
     # Share of new traces recorded (an incoming sampled `traceparent` is always followed).
     trace_sample_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 1.0
+    # MGA reports (docs/reports.md): the header's RprtOprtr (gaming licence id of the reporting
+    # operator, at most 4 characters), its RprtURL list, and the licences whose players they cover.
+    mga_operator: Annotated[str, msgspec.Meta(min_length=1, max_length=4)] = "DEMO"
+    mga_urls: Annotated[str, msgspec.Meta(pattern=rf"^({_URL}(,{_URL})*)?(?!\n)$")] = ""
+    mga_jurisdictions: Annotated[
+        str, msgspec.Meta(pattern=rf"^{_JURISDICTION}(,{_JURISDICTION})*(?!\n)$")
+    ] = "MT"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -13,7 +13,7 @@ from typing import Final
 
 import msgspec
 
-POLICY_VERSION: Final = "rbac-2026.1"
+POLICY_VERSION: Final = "rbac-2026.2"
 
 SERVICE_WRITER: Final = "service_writer"
 REGULATOR: Final = "regulator_read"
@@ -31,6 +31,7 @@ _REGULATOR_ROUTES: Final = (
     "GET {base}/audit",
     "GET {base}/player/{{player_ref}}",
     "GET {base}/logs/{{event_type}}",
+    "GET {base}/reports/mga/compliance",
 )
 
 MATRIX: Final[Mapping[str, frozenset[str]]] = {

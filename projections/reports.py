@@ -6,7 +6,14 @@ refunds, chargebacks and bonus cost per currency; KYC/AML/RG counts per jurisdic
 GGR = bets - wins - rolled-back stakes; NGR = GGR - bonus cost (converted bonuses); both are
 derived at read time from the stored exact sums. ``report_rtp`` holds bets and wins per
 month, game and game version beside the version's theoretical RTP; ``report_pool`` each
-jackpot pool's contributions and payouts. Days are UTC days of ``occurred_at``.
+jackpot pool's contributions, triggered amounts and payouts.
+
+For account-level regulatory reports (``projections.mga``): ``report_wallet`` rows, keyed
+``<jurisdiction>|<currency>|<day>``, hold the day's wallet credits and debits per wallet
+``reason``, so a balance at any midnight is the sum of the movements of the days before it
+(late, back-dated events land on their own day); ``report_jackpot`` rows, keyed
+``<pool>|<day>``, hold a pool's level after its last movement of the day, the start day of
+the jackpot then running, and the wins of the day. Days are UTC days of ``occurred_at``.
 """
 
 from __future__ import annotations
@@ -44,33 +51,43 @@ _COUNTS = {
     "rg.intervention_recorded": "rg_interventions",
 }
 _ROUND_END = frozenset({"round.settled", "round.rolled_back"})
+_DAY_ROW = frozenset(_MONEY_BY_GAME) | frozenset(_MONEY) | frozenset(_COUNTS) | {"round.settled"}
+_WALLET = frozenset({"wallet.credited", "wallet.debited"})
+_POOL_LEVEL = {"jackpot.contributed": "pool_after", "jackpot.triggered": "pool_reset_to"}
 
 
 class ReportProjection:
     """Fold money and regulatory counts into report facts."""
 
     name = "reports"
-    version = 1
-    topics = (
-        frozenset(_MONEY_BY_GAME)
-        | frozenset(_MONEY)
-        | frozenset(_COUNTS)
-        | {"round.started", "round.settled", "game.version_released"}
+    version = 2
+    topics = _DAY_ROW | _WALLET | {"round.started", "game.version_released", "jackpot.triggered"}
+    tables: tuple[str, ...] = (
+        "report_day",
+        "report_rtp",
+        "report_pool",
+        "report_round",
+        "report_release",
+        "report_wallet",
+        "report_jackpot",
     )
-    tables: tuple[str, ...] = ("report_day", "report_rtp", "report_pool", "report_round", "report_release")
 
     def needs(self, fact: Fact) -> Iterable[Need]:
-        """The day row, the round's version, the pool."""
+        """The day row, the round's version, the pool and its day, the wallet day."""
         p, t = fact.payload, fact.type
         if t == "game.version_released":
             return ()
-        out: list[Need] = [("report_day", _day_key(fact))]
+        if t in _WALLET:
+            return (("report_wallet", _wallet_key(fact)),)
+        out: list[Need] = [("report_day", _day_key(fact))] if t in _DAY_ROW else []
         if t.startswith("round."):
             out.append(("report_round", p["round_id"]))
         if t == "round.started":
             out.append(("report_release", p["game_version_hash"]))
         if t.startswith("jackpot."):
             out.append(("report_pool", p["jackpot_pool_id"]))
+        if t in _POOL_LEVEL:
+            out.append(("report_jackpot", f"{p['jackpot_pool_id']}|{fact.occurred_at[:10]}"))
         return out
 
     def apply(self, fact: Fact, docs: Docs) -> None:
@@ -83,9 +100,12 @@ class ReportProjection:
                 {"game_code": p["game_code"], "rtp_theoretical": p["rtp_theoretical"]},
             )
             return
+        if t in _WALLET:
+            _wallet(fact, docs)
+            return
         if t.startswith("round."):
             _round(fact, docs)
-        if t in _MONEY or t in _COUNTS or t in _MONEY_BY_GAME or t == "round.settled":
+        if t in _DAY_ROW:
             key = _day_key(fact)
             row = docs.get("report_day", key) or _row(key)
             _fold_day(row, fact)
@@ -169,13 +189,33 @@ def _round(fact: Fact, docs: Docs) -> None:
     docs.put("report_rtp", key, rtp)
 
 
+def _wallet_key(fact: Fact) -> str:
+    return f"{fact.jurisdiction}|{fact.payload['amount']['currency']}|{fact.occurred_at[:10]}"
+
+
+def _wallet(fact: Fact, docs: Docs) -> None:
+    p, key = fact.payload, _wallet_key(fact)
+    row = docs.get("report_wallet", key) or {
+        "jurisdiction": fact.jurisdiction,
+        "currency": p["amount"]["currency"],
+        "day": fact.occurred_at[:10],
+        "credits": {},
+        "debits": {},
+    }
+    side = row["credits" if fact.type == "wallet.credited" else "debits"]
+    side[p["reason"]] = add(side.get(p["reason"]), amount(p["amount"]))
+    docs.put("report_wallet", key, row)
+
+
 def _pool(fact: Fact, docs: Docs) -> None:
-    p = fact.payload
+    p, day = fact.payload, fact.occurred_at[:10]
     pool = docs.get("report_pool", p["jackpot_pool_id"]) or {
         "pool": p["jackpot_pool_id"],
         "contributions": "0",
         "payouts": "0",
         "triggered": "0",
+        "started": day,
+        "jurisdictions": [],
     }
     field = {
         "jackpot.contributed": "contributions",
@@ -184,7 +224,33 @@ def _pool(fact: Fact, docs: Docs) -> None:
     }[fact.type]
     pool[field] = add(pool[field], amount(p["amount"]))
     pool["currency"] = p["amount"]["currency"]
+    pool["jurisdictions"] = sorted({*pool["jurisdictions"], fact.jurisdiction})
+    win = None
+    if fact.type == "jackpot.triggered":  # the running jackpot ends; the reset pool starts a new one
+        win = {"amount": p["amount"]["amount"], "started": pool["started"]}
+        pool["started"] = day
     docs.put("report_pool", p["jackpot_pool_id"], pool)
+    if fact.type in _POOL_LEVEL:
+        _pool_day(fact, docs, pool["started"], win)
+
+
+def _pool_day(fact: Fact, docs: Docs, started: str, win: Doc | None) -> None:
+    """Keep the pool's level after its latest movement of the day (by occurred_at, then position)."""
+    p, day = fact.payload, fact.occurred_at[:10]
+    key = f"{p['jackpot_pool_id']}|{day}"
+    row = docs.get("report_jackpot", key) or {
+        "pool": p["jackpot_pool_id"],
+        "currency": p["amount"]["currency"],
+        "day": day,
+        "at": None,
+        "wins": [],
+    }
+    at = [fact.occurred_at, fact.position]
+    if row["at"] is None or at >= row["at"]:
+        row.update(at=at, level=p[_POOL_LEVEL[fact.type]]["amount"], started=started)
+    if win is not None:
+        row["wins"].append(win)
+    docs.put("report_jackpot", key, row)
 
 
 def with_totals(row: Doc) -> Doc:

@@ -1,4 +1,4 @@
-"""Regulators (``regulator_read``): entity audit history, a player's file, raw logs by category.
+"""Regulators (``regulator_read``): entity audit history, a player's file, raw logs, MGA reports.
 
 The same controller serves ``/regulator`` (production) and ``/sandbox/regulator`` (a separate
 ledger of synthetic demo data): the router decides which :class:`LedgerDeps` it is given.
@@ -15,10 +15,10 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import PathParameter, QueryParameter
 
-from api.deps import LedgerDeps
+from api.deps import ApiDeps, LedgerDeps, ReportingDeps
 from api.errors import responses
 from api.params import ENTITY, EVENT_TYPE_PREFIX, REF, Flag, RefPath
 from api.routes.common import event_out, positions_of, proofs_for, views_of
@@ -26,13 +26,33 @@ from api.schemas import AuditOut, LogPage, RegulatorPlayerOut, Timestamp
 from api.security import SECURITY
 from ledger.catalogue.types import Timestamp as LedgerTimestamp
 from ledger.encoding import decode_record
-from ledger.errors import ValidationError
+from ledger.errors import StorageError, ValidationError
 from projections.audit import audit_history
 from projections.cases import case_view
+from projections.mga import mga_report, parse_base_rates, parse_day
 from projections.state import lookup
 
 SCAN_LIMIT = 20_000
 NDJSON = "application/x-ndjson"
+XML = "application/xml"
+_RATE = r"[A-Z]{3}=[0-9]{1,6}(\.[0-9]{1,10})?"
+Day = Annotated[
+    str,
+    QueryParameter(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?!\n)$",
+        description="UTC day YYYY-MM-DD: the report covers 00:00:00-24:00:00 UTC of `occurred_at`",
+        examples=[Example(value="2026-01-05")],
+    ),
+]
+BaseRates = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=rf"^{_RATE}(,{_RATE})*(?!\n)$",
+        max_length=400,
+        description="ECB euro reference rate (units per euro) of each non-EUR currency the report holds",
+        examples=[Example(value="GBP=0.8612,DKK=7.4601")],
+    ),
+]
 Entity = Annotated[str, QueryParameter(pattern=ENTITY, description="entity kind, e.g. BonusRule")]
 EntityId = Annotated[str, QueryParameter(name="id", pattern=REF, description="entity id, e.g. rule-welcome")]
 
@@ -198,6 +218,58 @@ class RegulatorController(Controller):
             headers = {"Next-Cursor": token} if token else {}
             return Response(_ndjson(events), media_type=NDJSON, headers=headers)
         return Response(LogPage(events=events, next_cursor=token))
+
+    @get(
+        "/reports/mga/compliance",
+        sync_to_thread=True,
+        media_type=XML,
+        summary="MGA daily compliance summary (B2CCompSmryRpt XML) of a UTC day",
+        description=(
+            "Valid against MGA's `B2CSmryCompliance.xsd` (Enhanced Automated Reporting 20210201), built "
+            "from the report-facts projection for the players of the licences in "
+            "`LEDGER_MGA_JURISDICTIONS`: one `CCY` per currency, exact amounts at the currency's scale. "
+            "422 for a malformed day, a day not yet ended, or a non-EUR currency without `base_rates`; "
+            "404 for a day without report facts. What each element holds: docs/reports.md."
+        ),
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type=XML,
+                description="The report (UTF-8 XML)",
+                generate_examples=False,
+            ),
+            **responses(404, 503),
+        },
+    )
+    def mga_compliance(
+        self,
+        ld: NamedDependency[LedgerDeps],
+        deps: NamedDependency[ApiDeps],
+        day: Day,
+        base_rates: BaseRates = None,
+    ) -> Response[bytes]:
+        """The day's report, stamped (``CrtDtTm``) now."""
+        reporting = reporting_of(deps)
+        report = mga_report(
+            views_of(ld),
+            parse_day(day),
+            reporting.mga,
+            created_at=LedgerTimestamp.from_epoch_ms(reporting.clock.now_ms()),
+            base_rates=parse_base_rates(base_rates),
+        )
+        disposition = f'inline; filename="B2CCompSmryRpt-{day}.xml"'
+        return Response(report, media_type=XML, headers={"Content-Disposition": disposition})
+
+
+def reporting_of(deps: ApiDeps) -> ReportingDeps:
+    """The reporting configuration, or a 503 when this deployment has none.
+
+    Raises:
+        StorageError: none wired.
+    """
+    if deps.reporting is None:
+        raise StorageError("regulator reports are not available in this deployment")
+    return deps.reporting
 
 
 def _ndjson(events: list[Any]) -> bytes:

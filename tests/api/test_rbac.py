@@ -25,6 +25,8 @@ QUERY = {
     "GET /ledger/proofs/inclusion": "?position=0&size=1",
     "GET /ledger/proofs/consistency": "?from=0&to=1",
     "GET /ledger/export": "?start=0&end=1",
+    "GET /regulator/reports/mga/compliance": "?day=2026-01-05",
+    "GET /sandbox/regulator/reports/mga/compliance": "?day=2026-01-05",
 }
 
 

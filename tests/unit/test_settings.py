@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from infra.bootstrap import load_kek
+from infra.projection_store import mga_config
 from infra.settings import Settings
 from ledger.errors import ValidationError
+from projections.mga import MgaConfig
 
 
 def test_defaults_are_the_embedded_store() -> None:
@@ -48,3 +50,26 @@ def test_configured_kek_must_be_32_bytes() -> None:
     with pytest.raises(ValidationError) as err:
         load_kek(Settings(kek=base64.b64encode(b"short").decode()))
     assert err.value.field == "LEDGER_KEK"
+
+
+def test_mga_settings_build_the_report_config() -> None:
+    assert mga_config(Settings.from_env({})) == MgaConfig("DEMO", (), ("MT",))
+    s = Settings.from_env(
+        {
+            "LEDGER_MGA_OPERATOR": "A123",
+            "LEDGER_MGA_URLS": "https://casino.example.com,casino.example.org/mt",
+            "LEDGER_MGA_JURISDICTIONS": "MT,GB",
+        }
+    )
+    assert mga_config(s) == MgaConfig(
+        "A123", ("https://casino.example.com", "casino.example.org/mt"), ("MT", "GB")
+    )
+    for var, value in (
+        ("LEDGER_MGA_OPERATOR", "ABCDE"),
+        ("LEDGER_MGA_URLS", "casino.example.com,not a url"),
+        ("LEDGER_MGA_JURISDICTIONS", "MT,gb"),
+        ("LEDGER_MGA_JURISDICTIONS", "MT\n"),
+    ):
+        with pytest.raises(ValidationError) as err:
+            Settings.from_env({var: value})
+        assert err.value.field == var
