@@ -64,15 +64,20 @@ def verify_once(url: str, token: str, timeout: float) -> tuple[int, str]:
     return EXIT_FAILED, f"FAILED at {body.get('finished_at')}: {failure.get('message', failure)}"
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Verify once, or forever on a schedule."""
-    p = argparse.ArgumentParser(prog="ledger-verifier", description=__doc__.splitlines()[0])
+def parser() -> argparse.ArgumentParser:
+    """The command line (compose.yaml's ``verifier`` service passes its arguments)."""
+    p = argparse.ArgumentParser(prog="ledger-verifier", description="Run a full verification on a schedule.")
     p.add_argument("url", help="the API's base URL, e.g. http://api:8000")
     p.add_argument("--every", type=float, default=6 * 3600, help="seconds between runs (default 6 h)")
     p.add_argument("--once", action="store_true", help="run once; the exit code tells the outcome")
     p.add_argument("--timeout", type=float, default=4 * 3600, help="seconds one verification may take")
     p.add_argument("--token-file", help="a file holding an admin bearer token (re-read every run)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Verify once, or forever on a schedule."""
+    args = parser().parse_args(argv)
     env = os.environ if env is None else env
     while True:
         started = time.monotonic()
