@@ -77,4 +77,7 @@ def test_without_a_token_file_it_signs_an_admin_token_from_the_settings(api: str
 def test_no_api_is_unavailable(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("t")
-    assert main(["http://127.0.0.1:9", "--once", "--token-file", str(token), "--timeout", "2"], env={}) == EXIT_UNAVAILABLE
+    assert (
+        main(["http://127.0.0.1:9", "--once", "--token-file", str(token), "--timeout", "2"], env={})
+        == EXIT_UNAVAILABLE
+    )
