@@ -21,7 +21,7 @@ from infra.bootstrap import SystemClock, build_ledger, build_sealer, build_store
 from infra.export import ExportScope, export_bundle
 from infra.projection_store import build_runner, build_views, mga_config
 from infra.settings import Settings
-from infra.verification import FileVerificationLog
+from infra.verification import StoredVerificationLog, build_results
 from infra.wiring_proofs import build_keyring
 from ledger.catalogue.types import Timestamp
 from ledger.errors import LedgerError, NotFoundError, ValidationError
@@ -245,6 +245,8 @@ def build_deps(
         closers = [*more, *closers]
     sealer = build_sealer(settings, main.ledger)
     closers.insert(0, sealer.tree_store.close)
+    results = build_results(settings)
+    closers.insert(0, results.close)
     provider = tracer_provider or TracerProvider(
         resource=Resource.create({"service.name": "audit-ledger"}),
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
@@ -255,7 +257,7 @@ def build_deps(
         sandbox=sb,
         sealer=sealer,
         exporter=_exporter(settings, main),
-        verification=FileVerificationLog(settings, main.ledger.store, main.tree_store),
+        verification=StoredVerificationLog(settings, main.ledger.store, main.tree_store, results),
         reporting=ReportingDeps(mga=mga_config(settings), clock=SystemClock()),
         projection_lag=_lag(main.ledger.store, main.views) if main.views is not None else None,
         record_access=record_access,

@@ -27,7 +27,6 @@ from infra.cli_common import (
     progress,
 )
 from infra.settings import Settings
-from infra.verification import FileVerificationLog
 from ledger.application import decode_events
 from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
 from ledger.sealer import SealResult, follow
@@ -114,30 +113,42 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     ``LEDGER_VERIFY_INTERVAL`` seconds (exit codes then only for configuration or storage errors).
     """
     with open_ledger(settings) as ledger:
-        tree_store = build_tree_store(settings)
-        log = FileVerificationLog(settings, ledger.store, tree_store)
+        tree_store, results = build_tree_store(settings), verification.build_results(settings)
+        log = verification.StoredVerificationLog(settings, ledger.store, tree_store, results)
         try:
-            if args.follow:
+            if args.last:
+                result = _last(log)
+            elif args.follow:
                 verification.follow(log, interval=settings.verify_interval, report=_verified)
                 return 0
-            with progress(ledger.store.size(), "verify") as bar:
-                result = log.run(bar.update)
+            else:
+                with progress(ledger.store.size(), "verify") as bar:
+                    result = log.run(bar.update)
         finally:
+            results.close()
             tree_store.close()
     if args.json:
         out(result)
     else:
-        _verified(result)
+        _verified(result, last=args.last)
     return 0 if result["ok"] else EXIT_VERIFY
 
 
-def _verified(result: dict[str, Any]) -> None:
+def _last(log: verification.StoredVerificationLog) -> dict[str, Any]:
+    result = log.last()
+    if result is None:
+        raise NotFoundError("no full verification has run yet", field="verification")
+    return result
+
+
+def _verified(result: dict[str, Any], *, last: bool = False) -> None:
+    said = f"verify (last run, finished {result['finished_at']})" if last else "verify"
     if not result["ok"]:
-        print(f"verify: FAILED: {result['failure']['message']}", file=sys.stderr, flush=True)
+        print(f"{said}: FAILED: {result['failure']['message']}", file=sys.stderr, flush=True)
         return
     rate = result["events"] / result["seconds"] if result["seconds"] else 0.0
     print(
-        f"verify: OK: {result['events']} events in {result['streams']} streams, chains and heads intact; "
+        f"{said}: OK: {result['events']} events in {result['streams']} streams, chains and heads intact; "
         f"{result['checkpoints']} signed checkpoints match the recomputed Merkle roots and their "
         f"{result['worm_objects']} WORM copies ({rate:,.0f} events/s)",
         flush=True,
@@ -227,7 +238,11 @@ def parser() -> argparse.ArgumentParser:
     g.set_defaults(fn=cmd_get)
     v = sub.add_parser("verify", help="recompute every chain, tree node, checkpoint and WORM copy")
     v.add_argument("--json", action="store_true")
-    v.add_argument("--follow", action="store_true", help="verify again every LEDGER_VERIFY_INTERVAL seconds")
+    mode = v.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--follow", action="store_true", help="verify again every LEDGER_VERIFY_INTERVAL seconds"
+    )
+    mode.add_argument("--last", action="store_true", help="show the last stored result instead of verifying")
     v.set_defaults(fn=cmd_verify)
     c = sub.add_parser("catalogue", help="print every event type, version and JSON schema")
     c.add_argument("--json", action="store_true")

@@ -1,34 +1,35 @@
-"""Full verification runs and their last result, shared by ``ledger verify`` and the API.
+"""Full verification runs and their results, shared by ``ledger verify`` and the API.
 
-Every run (``ledger verify``, ``ledger verify --follow``, ``POST /admin/verification``) stores
-its result in one JSON file beside the embedded store, written atomically, so
-``GET /ledger/verification`` and the ``ledger_verification_*`` gauges report the last run
-whoever started it.
+Every run (``ledger verify``, ``ledger verify --follow``, ``POST /admin/verification``) is kept
+in ``ledger_verifications`` beside the events (the SQLite file, or the PostgreSQL schema), so
+``GET /ledger/verification`` and the ``ledger_verification_*`` gauges of every API process
+and replica report the last run, whoever started it, and past runs stay on record.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import threading
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
 
 import msgspec
+import psycopg
+from psycopg.sql import SQL, Identifier
 
 from infra.bootstrap import SystemClock
+from infra.postgres import DDL_LOCK
 from infra.settings import Settings
+from infra.sqlite_lock import WriterLock
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.catalogue.types import Timestamp
+from ledger.errors import StorageError
 from ledger.merkle import MerkleLog, TreeStore
 from ledger.ports import EventStore
 from ledger.verify import ChainError, iter_store
 from ledger.verify_checkpoints import verify_ledger
-
-
-def verification_path(settings: Settings) -> Path:
-    """Where the last result is kept (beside the embedded store, under ``var/`` by default)."""
-    return Path(settings.sqlite_path).parent / "verification.json"
 
 
 def verify_now(
@@ -58,37 +59,154 @@ def verify_now(
     return result
 
 
-class FileVerificationLog:
-    """Verification results kept in a JSON file, so every process reports the same last result."""
+class ResultStore(Protocol):
+    """Verification results, newest last."""
 
-    def __init__(self, settings: Settings, store: EventStore, tree_store: TreeStore) -> None:
+    def save(self, result: dict[str, Any]) -> None:
+        """Keep one result."""
+        ...
+
+    def last(self) -> dict[str, Any] | None:
+        """The newest result, if any."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS {t} (id {serial} PRIMARY KEY, finished_at TEXT NOT NULL, "
+    "ok BOOLEAN NOT NULL, result {blob} NOT NULL)"
+)
+
+
+class SqliteResultStore:
+    """Results in the embedded store's SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = WriterLock(path)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            with self._lock.hold():
+                self._db.execute(_DDL.format(t="ledger_verifications", serial="INTEGER", blob="BLOB"))
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot open verification results in {path}: {e}") from e
+
+    def save(self, result: dict[str, Any]) -> None:
+        """Keep one result."""
+        row = (result["finished_at"], bool(result["ok"]), msgspec.json.encode(result))
+        with self._lock.hold(), self._errors():
+            self._db.execute(
+                "INSERT INTO ledger_verifications (finished_at, ok, result) VALUES (?, ?, ?)", row
+            )
+
+    def last(self) -> dict[str, Any] | None:
+        """The newest result, if any."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT result FROM ledger_verifications ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else _decode(row[0])
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._db.close()
+        self._lock.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise StorageError(f"verification results failed: {e}") from e
+
+
+class PostgresResultStore:
+    """Results in the events' PostgreSQL schema (one connection, autocommit)."""
+
+    def __init__(self, dsn: str, schema: str) -> None:
+        self._table = SQL("{}.ledger_verifications").format(Identifier(schema))
+        self._lock = threading.Lock()
+        try:
+            self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+            with self._conn.transaction():
+                self._conn.execute(DDL_LOCK)
+                self._conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+                self._conn.execute(
+                    SQL(_DDL).format(t=self._table, serial=SQL("bigserial"), blob=SQL("bytea"))
+                )
+        except psycopg.Error as e:
+            raise StorageError(f"cannot open verification results in PostgreSQL: {e}") from e
+
+    def save(self, result: dict[str, Any]) -> None:
+        """Keep one result."""
+        row = (result["finished_at"], bool(result["ok"]), msgspec.json.encode(result))
+        with self._errors():
+            self._conn.execute(
+                SQL("INSERT INTO {} (finished_at, ok, result) VALUES (%s, %s, %s)").format(self._table), row
+            )
+
+    def last(self) -> dict[str, Any] | None:
+        """The newest result, if any."""
+        with self._errors():
+            row = self._conn.execute(
+                SQL("SELECT result FROM {} ORDER BY id DESC LIMIT 1").format(self._table)
+            ).fetchone()
+        return None if row is None else _decode(row[0])
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._conn.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        with self._lock:
+            try:
+                yield
+            except psycopg.Error as e:
+                raise StorageError(f"verification results failed: {e}") from e
+
+
+def _decode(data: bytes) -> dict[str, Any]:
+    result: dict[str, Any] = msgspec.json.decode(bytes(data))
+    return result
+
+
+def build_results(settings: Settings) -> ResultStore:
+    """The results table of the configured store."""
+    if settings.store == "postgres":
+        return PostgresResultStore(settings.pg_dsn, settings.pg_schema)
+    return SqliteResultStore(settings.sqlite_path)
+
+
+class StoredVerificationLog:
+    """Run full verifications and keep each result (the API's ``VerificationLog``)."""
+
+    def __init__(
+        self, settings: Settings, store: EventStore, tree_store: TreeStore, results: ResultStore
+    ) -> None:
         self._settings = settings
         self._store = store
         self._tree_store = tree_store
-        self._path = verification_path(settings)
+        self._results = results
         self._lock = threading.Lock()
 
     def last(self) -> dict[str, Any] | None:
-        """The last stored result."""
-        try:
-            result: dict[str, Any] = msgspec.json.decode(self._path.read_bytes())
-        except (OSError, msgspec.DecodeError):
-            return None
-        return result
+        """The newest result, whoever ran it."""
+        return self._results.last()
 
     def run(self, progress: Callable[[int], object] | None = None) -> dict[str, Any]:
-        """Verify now; store and return the result."""
+        """Verify now; keep and return the result."""
         with self._lock:
             result = verify_now(self._settings, self._store, self._tree_store, progress)
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_name(f".{self._path.name}.tmp")
-            tmp.write_bytes(msgspec.json.encode(result))
-            tmp.replace(self._path)
+            self._results.save(result)
             return result
 
 
 def follow(
-    log: FileVerificationLog,
+    log: StoredVerificationLog,
     *,
     interval: float,
     report: Callable[[dict[str, Any]], object] | None = None,

@@ -117,8 +117,11 @@ def test_tampered_file_fails_verify_and_names_the_event(tmp_path: Path) -> None:
 
 def test_verify_stores_its_result_for_the_api_and_follow_repeats_it(tmp_path: Path) -> None:
     assert ledger(tmp_path, "append", "-", stdin="\n".join(_event(i) for i in range(3))).returncode == 0
+    none_yet = ledger(tmp_path, "verify", "--last")
+    assert none_yet.returncode == 2
+    _assert_one_line(none_yet.stderr)
     assert ledger(tmp_path, "verify").returncode == 0
-    stored = json.loads((tmp_path / "verification.json").read_text())
+    stored = json.loads(ledger(tmp_path, "verify", "--last", "--json").stdout)
     assert stored["ok"] is True
     assert stored["events"] == 3
     env = _env(tmp_path) | {"LEDGER_VERIFY_INTERVAL": "0.2"}
@@ -132,7 +135,10 @@ def test_verify_stores_its_result_for_the_api_and_follow_repeats_it(tmp_path: Pa
         follower.terminate()
         follower.wait(timeout=30)
     assert all(line.startswith("verify: OK: 3 events") for line in lines), lines
-    assert json.loads((tmp_path / "verification.json").read_text())["finished_at"] > stored["finished_at"]
+    latest = json.loads(ledger(tmp_path, "verify", "--last", "--json").stdout)
+    assert latest["finished_at"] > stored["finished_at"]
+    shown = ledger(tmp_path, "verify", "--last")
+    assert shown.stdout.startswith(f"verify (last run, finished {latest['finished_at']}): OK: 3 events")
 
 
 def test_a_failed_verification_is_stored_with_its_location(tmp_path: Path) -> None:
@@ -142,7 +148,9 @@ def test_a_failed_verification_is_stored_with_its_location(tmp_path: Path) -> No
     db.commit()
     db.close()
     assert ledger(tmp_path, "verify").returncode == 1
-    stored = json.loads((tmp_path / "verification.json").read_text())
+    last = ledger(tmp_path, "verify", "--last", "--json")
+    assert last.returncode == 1
+    stored = json.loads(last.stdout)
     assert stored["ok"] is False
     assert stored["failure"]["position"] == 1
 
