@@ -10,12 +10,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from typing import IO, Any
 
 import msgspec
 
 from infra import cli_api, cli_bundle, cli_projections, cli_proofs, verification
-from infra.bootstrap import build_sealer, build_tree_store
+from infra.bootstrap import build_sealer, build_store, build_tree_store
 from infra.cli_common import (
     EXIT_INPUT,
     EXIT_STORAGE,
@@ -111,22 +112,24 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     The result is stored for ``GET /ledger/verification``; ``--follow`` repeats it every
     ``LEDGER_VERIFY_INTERVAL`` seconds (exit codes then only for configuration or storage errors).
+    Only the events, the tree, the public keyring and the WORM store are opened: verification
+    reads stored bytes and never decrypts, so it needs no KEK (nor any private key).
     """
-    with open_ledger(settings) as ledger:
-        tree_store, results = build_tree_store(settings), verification.build_results(settings)
-        log = verification.StoredVerificationLog(settings, ledger.store, tree_store, results)
-        try:
-            if args.last:
-                result = _last(log)
-            elif args.follow:
+    if args.last:
+        with closing(verification.build_results(settings)) as results:
+            result = _last(results)
+    else:
+        with (
+            closing(build_store(settings)) as store,
+            closing(build_tree_store(settings)) as tree,
+            closing(verification.build_results(settings)) as results,
+        ):
+            log = verification.StoredVerificationLog(settings, store, tree, results)
+            if args.follow:
                 verification.follow(log, interval=settings.verify_interval, report=_verified)
                 return 0
-            else:
-                with progress(ledger.store.size(), "verify") as bar:
-                    result = log.run(bar.update)
-        finally:
-            results.close()
-            tree_store.close()
+            with progress(store.size(), "verify") as bar:
+                result = log.run(bar.update)
     if args.json:
         out(result)
     else:
@@ -134,8 +137,8 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result["ok"] else EXIT_VERIFY
 
 
-def _last(log: verification.StoredVerificationLog) -> dict[str, Any]:
-    result = log.last()
+def _last(results: verification.ResultStore) -> dict[str, Any]:
+    result = results.last()
     if result is None:
         raise NotFoundError("no full verification has run yet", field="verification")
     return result

@@ -138,7 +138,7 @@ class PostgresResultStore:
                     SQL(_DDL).format(t=self._table, serial=SQL("bigserial"), blob=SQL("bytea"))
                 )
         except psycopg.Error as e:
-            raise StorageError(f"cannot open verification results in PostgreSQL: {e}") from e
+            raise StorageError(f"cannot open verification results in PostgreSQL: {_line(e)}") from e
 
     def save(self, result: dict[str, Any]) -> None:
         """Keep one result."""
@@ -166,7 +166,12 @@ class PostgresResultStore:
             try:
                 yield
             except psycopg.Error as e:
-                raise StorageError(f"verification results failed: {e}") from e
+                raise StorageError(f"verification results failed: {_line(e)}") from e
+
+
+def _line(e: Exception) -> str:
+    """Join a driver's multi-line message into one line (the CLI's errors are one line each)."""
+    return " ".join(str(e).split())
 
 
 def _decode(data: bytes) -> dict[str, Any]:

@@ -96,6 +96,10 @@ def test_an_unreachable_postgresql_is_one_storage_error_line(tmp_path: Path) -> 
     _assert_one_line(done.stderr)
     assert f"cannot connect to PostgreSQL (host={tmp_path} dbname=nope)" in done.stderr
     assert "internal error" not in done.stderr
+    last = subprocess.run([*LEDGER, "verify", "--last"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    assert last.returncode == 3
+    _assert_one_line(last.stderr)
+    assert "cannot open verification results in PostgreSQL" in last.stderr
 
 
 def test_tampered_file_fails_verify_and_names_the_event(tmp_path: Path) -> None:
@@ -139,6 +143,19 @@ def test_verify_stores_its_result_for_the_api_and_follow_repeats_it(tmp_path: Pa
     assert latest["finished_at"] > stored["finished_at"]
     shown = ledger(tmp_path, "verify", "--last")
     assert shown.stdout.startswith(f"verify (last run, finished {latest['finished_at']}): OK: 3 events")
+
+
+def test_verify_needs_no_kek_and_opens_no_data_keys(tmp_path: Path) -> None:
+    """A verifier holds no key material: it reads stored bytes (the demo's personal fields stay sealed)."""
+    assert ledger(tmp_path, "demo", "--events", "60").returncode == 0
+    (tmp_path / "kek.key").unlink()
+    (tmp_path / "keys.sqlite3").unlink()
+    env = _env(tmp_path) | {"LEDGER_KEK_FILE": str(tmp_path / "no-kek" / "kek.key")}
+    done = subprocess.run([*LEDGER, "verify"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("verify: OK: 60 events")
+    assert not (tmp_path / "no-kek").exists(), "verify must not create a KEK"
+    assert not (tmp_path / "keys.sqlite3").exists(), "verify must not open the data-key table"
 
 
 def test_a_failed_verification_is_stored_with_its_location(tmp_path: Path) -> None:
