@@ -5,12 +5,15 @@ a folder standing for the container's /var/lib/audit-ledger where each compose v
 shared folder and each secret a file; only the PostgreSQL address, the port and a few
 intervals are changed. Then: keys-init twice, the API reached through the Dockerfile's
 HEALTHCHECK, events appended, sealed by the sealer, anchored in WORM, folded by the projection
-runner, verified by the verifier, and every metric the alert rules read present on /metrics.
+runner; verified by the verifier service (``ledger verify --follow``: no KEK, no private key,
+nothing written to the volumes it reads) and its result reported by the API, which verifies
+nothing itself; every metric the alert rules read present on /metrics.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -31,14 +34,19 @@ from prometheus_client.parser import text_string_to_metric_families
 from infra.cli_api import issue_token
 from infra.demo import demo_events
 from infra.settings import Settings
-from tests.deploy import DEPLOY, DOCKERFILE, argv, environment, load_compose, load_rules, selectors
+from tests.deploy import DOCKERFILE, argv, environment, load_compose, load_rules, selectors
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 HOME = "/var/lib/audit-ledger"  # the image's WORKDIR
 BIN = Path(sys.executable).parent
 EVENTS = 300
-FASTER = {"LEDGER_SEAL_INTERVAL": "0.5", "LEDGER_PROJECTION_POLL": "0.05", "LEDGER_SANDBOX_EVENTS": "100"}
+FASTER = {
+    "LEDGER_SEAL_INTERVAL": "0.5",
+    "LEDGER_PROJECTION_POLL": "0.05",
+    "LEDGER_SANDBOX_EVENTS": "100",
+    "LEDGER_VERIFY_INTERVAL": "1",
+}
 
 
 def _free_port() -> int:
@@ -76,7 +84,10 @@ class Topology:
         folder.mkdir()
         (folder / "kek").write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
         key = Ed25519PrivateKey.generate()
-        (folder / "jwt-private.pem").write_bytes(
+        # The operator's identity provider signs tokens; no service of the topology holds its key.
+        self.idp_key = self.tmp / "idp" / "jwt-private.pem"
+        self.idp_key.parent.mkdir()
+        self.idp_key.write_bytes(
             key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
@@ -124,19 +135,18 @@ class Topology:
                 env[key] = value
         return {"PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}", "LANG": "C.UTF-8", **env}
 
-    def command(self, name: str) -> list[str]:
-        """The service's process: compose entrypoint + command, the API's host name made local."""
-        cmd = argv(self.services[name], ["ledger"])
-        cmd = [c.replace("http://api:8000", f"http://127.0.0.1:{self.port}") for c in cmd]
+    def command(self, name: str, *override: str) -> list[str]:
+        """The service's process: entrypoint + compose command (or ``override``, as ``compose run``)."""
+        service = self.services[name]
+        cmd = argv({**service, "command": list(override)} if override else service, ["ledger"])
         if cmd[0] == "ledger":
             return [str(BIN / "ledger"), *cmd[1:]]
-        if cmd[0] == "ledger-verifier":
-            return [sys.executable, str(DEPLOY / "verifier.py"), *cmd[1:]]
         return [c.replace(HOME, str(self.root(name))) for c in cmd]
 
-    def run(self, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    def run(self, name: str, *override: str) -> subprocess.CompletedProcess[str]:
+        """``docker compose run --rm NAME [COMMAND...]``: the service's own command, or another."""
         return subprocess.run(  # noqa: S603
-            [*self.command(name), *extra],
+            self.command(name, *override),
             env=self.env(name),
             cwd=self.root(name),
             capture_output=True,
@@ -198,13 +208,29 @@ def _until(what: str, check: Callable[[], bool], top: Topology, seconds: float =
 
 
 def _token(top: Topology, role: str) -> dict[str, str]:
-    # Signed like the operator's identity provider would: the verifier's key pair, the API's issuer.
-    settings = Settings.from_env(top.env("verifier"))
+    # Signed as the operator's identity provider would: its own key, the API's issuer and audience.
+    names = ("LEDGER_JWT_ALGORITHM", "LEDGER_JWT_ISSUER", "LEDGER_JWT_AUDIENCE")
+    idp = {k: v for k, v in environment(top.services["api"]).items() if k in names}
+    settings = Settings.from_env({**idp, "LEDGER_JWT_PRIVATE_KEY_FILE": str(top.idp_key)})
     return {"Authorization": f"Bearer {issue_token(settings, roles=[role], sub=f'e2e-{role}', ttl=600)}"}
 
 
-def test_the_compose_topology_seals_anchors_folds_and_verifies(topology: Topology) -> None:
-    top = topology
+def _contents(folder: Path) -> dict[str, str]:
+    """Every file under a volume: relative path -> sha256 and mode."""
+    return {
+        str(p.relative_to(folder)): f"{hashlib.sha256(p.read_bytes()).hexdigest()} {p.stat().st_mode:o}"
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _verification(top: Topology) -> httpx.Response:
+    base = f"http://127.0.0.1:{top.port}"
+    return httpx.get(f"{base}/ledger/verification", headers=_token(top, "auditor"), timeout=30)
+
+
+def _start_and_seal(top: Topology) -> None:
+    """keys-init (twice), the sealer, the projection runner and the API; events sealed and folded."""
     for _ in range(2):  # idempotent: a second `docker compose up` must not fail on the keyring
         init = top.run("keys-init")
         assert init.returncode == 0, init.stdout + init.stderr
@@ -232,11 +258,51 @@ def test_the_compose_topology_seals_anchors_folds_and_verifies(topology: Topolog
     notes = list((top.tmp / "volumes" / "worm" / "checkpoints").glob("*.note"))
     assert notes, "the sealer wrote the checkpoint into the WORM volume the API reads"
 
-    verified = top.run("verifier", "--once")
-    assert verified.returncode == 0, verified.stdout + verified.stderr + top.logs()
-    assert "verifier: OK" in verified.stdout
+
+def _verify_with_the_verifier_service(top: Topology) -> None:
+    """The verifier's result, from its own process, is what the API reports (a shared store)."""
+    events = int(_metrics(top)["ledger_events"][0][1])
+    read = ("worm", "signing-public")
+    before = {v: _contents(top.tmp / "volumes" / v) for v in read}
+
+    top.start("verifier")
+    # The API verifies nothing itself, so the first result it reports is the verifier's.
+    _until("the API to report the verifier's result", lambda: _verification(top).status_code == 200, top)
+    top.stop("verifier")
+    shown = _verification(top).json()  # an auditor's read is recorded: the ledger grows meanwhile
+    assert shown["ok"] is True, shown
+    assert shown["result"]["events"] >= events
+    assert shown["result"]["checkpoints"] >= 1
+    assert shown["result"]["worm_objects"] == shown["result"]["checkpoints"]
+    assert _metrics(top)["ledger_verification_ok"][0][1] == 1.0
+    said = [
+        line for line in (top.tmp / "verifier.log").read_text().splitlines() if line.startswith("verify:")
+    ]
+    assert said, top.logs()
+    assert said[-1].startswith(f"verify: OK: {shown['result']['events']} events"), said[-1]
+
+    last = top.run("verifier", "verify", "--last", "--json")  # docker compose run --rm verifier …
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert json.loads(last.stdout) == shown["result"], "the verifier's store is the one the API reads"
+    text = top.run("verifier", "verify", "--last")
+    assert text.stdout.startswith(f"verify (last run, finished {shown['finished_at']}): OK: "), text.stdout
+
+    # It needed no KEK (none was made up in its root) and changed nothing it reads.
+    assert sorted(p.name for p in top.root("verifier").iterdir()) == ["signing", "worm"]
+    assert {v: _contents(top.tmp / "volumes" / v) for v in read} == before
+
+
+def test_the_compose_topology_seals_anchors_folds_and_verifies(topology: Topology) -> None:
+    top = topology
+    _start_and_seal(top)
+    base = f"http://127.0.0.1:{top.port}"
+    # `serve --no-verify`: the API verifies nothing itself (its result would be there by now).
+    assert _verification(top).status_code == 404
+    assert "ledger_verification_ok" not in _metrics(top)
+
+    top.stop("sealer")  # so the WORM volume stays as it is while the verifier reads it
+    _verify_with_the_verifier_service(top)
     m = _metrics(top)
-    assert m["ledger_verification_ok"][0][1] == 1
     size_before = m["ledger_checkpoint_size"][0][1]
     used = set().union(*(selectors(r["expr"]).metrics for r in load_rules())) - {"up"}
     assert used <= set(m), f"the running topology does not export {used - set(m)}"
@@ -244,7 +310,6 @@ def test_the_compose_topology_seals_anchors_folds_and_verifies(topology: Topolog
 
     # With the sealer stopped and an event waiting, the API's own POST /admin/seal cannot sign:
     # it holds no private key, so it can never race the sealer into a sibling checkpoint.
-    top.stop("sealer")
     more = httpx.post(
         f"{base}/v1/events",
         json=list(demo_events(EVENTS + 1))[EVENTS:],

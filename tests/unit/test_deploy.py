@@ -26,7 +26,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from infra.api_wiring import build_app
 from infra.cli import parser as ledger_parser
 from infra.cli_api import issue_token
-from infra.deploy.verifier import parser as verifier_parser
 from infra.settings import _ENV, Settings
 from ledger.worm import CHECKPOINT_PREFIX
 from policies.retention import CLASSES, DEFAULT
@@ -50,7 +49,7 @@ from tests.deploy import (
 )
 
 KNOWN = set(_ENV.values())
-LEDGER_SERVICES = ("keys-init", "api", "sealer", "projections")  # processes of the ledger's image
+LEDGER_SERVICES = ("keys-init", "api", "sealer", "projections", "verifier")  # the ledger's image
 # Labels Prometheus adds to every scraped series (the app cannot export them).
 SCRAPE_LABELS = {"job", "instance"}
 SCRAPE_SERIES = {"up"}
@@ -109,13 +108,13 @@ def test_a_misspelt_setting_would_be_caught() -> None:
     assert keys - KNOWN == {"LEDGER_PG_POOLSIZE"}
 
 
-@pytest.mark.parametrize("name", [*LEDGER_SERVICES, "verifier"])
+@pytest.mark.parametrize("name", LEDGER_SERVICES)
 def test_compose_settings_values_are_valid(name: str) -> None:
     service = load_compose()["services"][name]
     settings = Settings.from_env(environment(service))  # raises naming the variable on a bad value
-    if name in {"api", "sealer", "projections"}:
+    if name in {"api", "sealer", "projections", "verifier"}:
         assert settings.store == "postgres"
-    if name in {"api", "verifier"}:
+    if name == "api":
         assert settings.jwt_algorithm == "EdDSA", "HS256 is for local development only"
 
 
@@ -123,10 +122,12 @@ def test_ledger_processes_share_store_origin_key_and_keyring() -> None:
     services = load_compose()["services"]
     store = ("LEDGER_STORE", "LEDGER_PG_DSN", "LEDGER_PG_SCHEMA")
     keyring = ("LEDGER_ORIGIN", "LEDGER_SIGNING_DIR")
-    opening = ("LEDGER_KEK_FILE", "LEDGER_JURISDICTION", "LEDGER_WORM", "LEDGER_WORM_DIR")
+    worm = ("LEDGER_WORM", "LEDGER_WORM_DIR")
+    opening = ("LEDGER_KEK_FILE", "LEDGER_JURISDICTION")
     checks = (
-        (store, ("api", "sealer", "projections")),
-        (keyring, ("keys-init", "api", "sealer")),
+        (store, ("api", "sealer", "projections", "verifier")),
+        (keyring, ("keys-init", "api", "sealer", "verifier")),
+        (worm, ("api", "sealer", "verifier")),
         (opening, ("api", "sealer")),
     )
     for keys, names in checks:
@@ -147,30 +148,54 @@ def test_compose_commands_are_real_cli_invocations() -> None:
         command = argv(service, image)
         if command[0] == "ledger":
             parsed[name] = ledger_parser().parse_args(command[1:])
-        elif command[0] == "ledger-verifier":
-            verifier_parser().parse_args(command[1:])
         else:
             assert name == "keys-init"
             assert command[:2] == ["sh", "-ec"]
-    assert set(parsed) == {"api", "sealer", "projections"}
+    assert set(parsed) == {"api", "sealer", "projections", "verifier"}
     api, sealer, projections = parsed["api"], parsed["sealer"], parsed["projections"]
     assert api.command == "serve"
     assert api.no_projections, "the API must not start its own projection runner beside the service"
+    assert api.no_verify, "the API must not start its own verifier beside the service"
     assert not api.seal, "the API must not seal: the sealer service does"
     assert (sealer.command, sealer.follow) == ("seal", True)
     assert (projections.command, projections.action, projections.follow) == ("projections", "run", True)
+    verifier = parsed["verifier"]
+    assert (verifier.command, verifier.follow, verifier.last) == ("verify", True, False)
+
+
+def _running(what: str) -> list[str]:
+    """The services whose process runs ``ledger seal`` or ``ledger verify`` (itself or beside ``serve``)."""
+    services = load_compose()["services"]
+    image = _image_entrypoint()
+    names = []
+    for name, service in services.items():
+        command = argv(service, image) if "build" in service else []
+        if command[0:1] != ["ledger"]:
+            continue
+        args = ledger_parser().parse_args(command[1:])
+        if args.command == what or (
+            args.command == "serve" and (args.seal if what == "seal" else not args.no_verify)
+        ):
+            names.append(name)
+    return names
 
 
 def test_exactly_one_sealer() -> None:
+    assert _running("seal") == ["sealer"]
+    assert load_compose()["services"]["sealer"]["deploy"]["replicas"] == 1
+
+
+def test_one_verifier_for_the_ledger_on_the_documented_interval() -> None:
+    """Results are shared through the store, so one scheduled verifier serves every API replica."""
     services = load_compose()["services"]
-    image = _image_entrypoint()
-    sealing = []
-    for name, service in services.items():
-        command = argv(service, image) if "build" in service else []
-        if command[:2] == ["ledger", "seal"] or (command[:2] == ["ledger", "serve"] and "--seal" in command):
-            sealing.append(name)
-    assert sealing == ["sealer"]
-    assert services["sealer"]["deploy"]["replicas"] == 1
+    assert _running("verify") == ["verifier"]
+    assert services["verifier"]["deploy"]["replicas"] == 1
+    example = dict(
+        line.partition("=")[::2] for line in (DEPLOY / "env.example").read_text().splitlines() if "=" in line
+    )
+    interval = float(environment(services["verifier"])["LEDGER_VERIFY_INTERVAL"])
+    assert interval == float(example["LEDGER_VERIFY_INTERVAL"]) == 21600
+    assert Settings.from_env(environment(services["verifier"])).verify_interval == interval
 
 
 def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
@@ -182,7 +207,7 @@ def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
     return out
 
 
-def test_api_holds_no_private_signing_key_and_cannot_write_worm() -> None:
+def test_only_the_sealer_holds_private_keys_and_writes_worm() -> None:
     services = load_compose()["services"]
     api, sealer, init = (_mounts(services[n]) for n in ("api", "sealer", "keys-init"))
     signing = environment(services["api"])["LEDGER_SIGNING_DIR"]
@@ -195,6 +220,33 @@ def test_api_holds_no_private_signing_key_and_cannot_write_worm() -> None:
     assert "keyring.json" in " ".join(argv(services["keys-init"], []))
     assert published.pop() in " ".join(argv(services["keys-init"], []))
     assert api[worm] == (sealer[worm][0], True), "the API reads the sealer's WORM folder, read-only"
+    verifier = _mounts(services["verifier"])
+    assert verifier == {signing: (api[signing][0], True), worm: (sealer[worm][0], True)}
+    for name, service in services.items():
+        mounted = {source for source, _ in _mounts(service).values()}
+        if sealer[signing][0] in mounted:
+            assert name in {"sealer", "keys-init"}, f"{name} mounts the private signing keyring"
+
+
+def test_the_verifier_gets_what_verification_reads_and_nothing_more() -> None:
+    """Store, origin, public keyring, WORM (read-only): no KEK, no token keys, no secrets, no port."""
+    verifier = load_compose()["services"]["verifier"]
+    assert set(environment(verifier)) == {
+        "LEDGER_STORE", "LEDGER_PG_DSN", "LEDGER_PG_SCHEMA", "LEDGER_ORIGIN", "LEDGER_SIGNING_DIR",
+        "LEDGER_WORM", "LEDGER_WORM_DIR", "LEDGER_VERIFY_INTERVAL",
+    }  # fmt: skip
+    assert not verifier.get("secrets")
+    assert not verifier.get("ports")
+    assert verifier["read_only"] is True
+
+
+def test_no_service_holds_a_token_signing_key() -> None:
+    """Tokens come from the operator's identity provider; the API only checks them."""
+    doc = load_compose()
+    assert not any("private" in name for name in doc["secrets"])
+    for name, service in doc["services"].items():
+        assert "LEDGER_JWT_PRIVATE_KEY_FILE" not in environment(service), name
+        assert "LEDGER_JWT_SECRET" not in environment(service), name
 
 
 def test_secret_files_are_declared_and_mounted() -> None:
@@ -222,7 +274,6 @@ def test_api_listens_where_the_healthcheck_and_prometheus_look() -> None:
     assert job["job_name"] == "audit-ledger"
     assert job["metrics_path"] == "/metrics"
     assert job["static_configs"][0]["targets"] == [f"api:{port}"]
-    assert services["verifier"]["command"][0] == f"http://api:{port}"
     health = [rest for word, rest in _final_stage() if word == "HEALTHCHECK"]
     assert "LEDGER_PORT" in health[0]
     assert "/health" in health[0]

@@ -48,7 +48,8 @@ data "aws_iam_policy_document" "writer" {
   }
 }
 
-# Verification (the API's POST /admin/verification, `ledger verify`, auditors): read and list.
+# Verification (the verifier's `ledger verify --follow`, the API's POST /admin/verification,
+# auditors): read and list.
 data "aws_iam_policy_document" "reader" {
   statement {
     sid       = "ReadCheckpoints"

@@ -52,7 +52,7 @@ variable "writer_role_name" {
 }
 
 variable "reader_role_names" {
-  description = "IAM roles that verify checkpoints (the API, auditors' tooling); each gets the read-only policy."
+  description = "IAM roles that verify checkpoints (the verifier, the API, auditors' tooling); each gets the read-only policy."
   type        = list(string)
   default     = []
 }
