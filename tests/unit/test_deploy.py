@@ -433,6 +433,31 @@ def test_rules_page_on_what_a_regulated_ledger_needs() -> None:
     assert "api_response_time_seconds" in rules["LedgerApiSlaBreach"]["expr"]
 
 
+def _seconds(duration: str) -> int:
+    """A Prometheus duration of hours and minutes (``7h``, ``1h30m``) in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?", duration)
+    assert parts is not None, duration
+    return int(parts[1] or 0) * 3600 + int(parts[2] or 0) * 60
+
+
+def test_verification_alerts_follow_the_verifiers_interval() -> None:
+    """Stale: two missed runs and an hour; missing: one interval and an hour (it verifies at start)."""
+    verifier = load_compose()["services"]["verifier"]
+    interval = Settings.from_env(environment(verifier)).verify_interval
+    rules = {r["alert"]: r for r in load_rules()}
+    stale = re.fullmatch(
+        r'ledger_verification_age_seconds\{job="audit-ledger"\} > (\d+) \* 3600',
+        rules["LedgerVerificationStale"]["expr"],
+    )
+    assert stale is not None, rules["LedgerVerificationStale"]["expr"]
+    assert int(stale[1]) * 3600 == 2 * interval + 3600
+    assert _seconds(rules["LedgerVerificationMissing"]["for"]) == interval + 3600
+    hours = f"{int(stale[1])} hours"
+    assert hours in rules["LedgerVerificationStale"]["annotations"]["description"]
+    assert hours in (PROMETHEUS / "alerts_test.yml").read_text()
+    assert f"verification finished for {hours}" in DOCS.read_text(encoding="utf-8")
+
+
 def test_every_alert_is_documented_with_a_runbook_entry() -> None:
     anchors = headings(DOCS.read_text(encoding="utf-8"))
     for rule in load_rules():
