@@ -6,8 +6,9 @@ history, seals it into checkpoints of 1,000 events (sealing throughput: tree ext
 signing, WORM write and the anchor event), then times in the same run:
 
 - ``ledger verify`` as the CLI runs it (chains, every persisted tree node, roots,
-  signatures, checkpoint chain, consistency, WORM copies);
-- reading the same records from the store (the storage floor);
+  signatures, checkpoint chain, consistency, WORM copies), over ``read_columns`` spans;
+- reading the same records from the store, as spans (``EventStore.read_columns``, what
+  verification reads: the storage floor) and as ``StoredRecord`` objects (``read``);
 - ``hashlib.sha256`` over the same record bytes, once per record (the "raw hashing"
   baseline the issue compares with) and twice (what verification must hash at least:
   the chain hash and the leaf hash).
@@ -31,7 +32,7 @@ from infra.demo import demo_events
 from infra.settings import Settings
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.merkle import MerkleLog
-from ledger.verify import iter_store
+from ledger.verify import iter_columns, iter_store
 from ledger.verify_checkpoints import verify_ledger
 
 TARGET_VERIFY = 300_000.0
@@ -77,7 +78,7 @@ def run_store(section: str, settings: Settings, events: int) -> list[Result]:
 
         def verify() -> None:
             verify_ledger(
-                iter_store(store.read),
+                iter_columns(store.read_columns),
                 store.heads(),
                 checkpoints,
                 verifiers,
@@ -91,8 +92,12 @@ def run_store(section: str, settings: Settings, events: int) -> list[Result]:
             sealing,
             timed(section, "ledger verify (everything)", total, verify, f"{len(checkpoints)} checkpoints"),
             timed(
-                section, "raw read of the same records", total, lambda: sum(1 for _ in iter_store(store.read))
+                section,
+                "raw read, columns (read_columns)",
+                total,
+                lambda: sum(len(c) for c in iter_columns(store.read_columns)),
             ),
+            timed(section, "raw read, records (read)", total, lambda: sum(1 for _ in iter_store(store.read))),
             timed(
                 section,
                 "raw sha256, 1 per record",

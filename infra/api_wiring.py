@@ -26,7 +26,7 @@ from ledger.catalogue.types import Timestamp
 from ledger.errors import LedgerError, NotFoundError, ValidationError
 from ledger.merkle import MerkleLog
 from ledger.ports import EventStore
-from ledger.verify import ChainError, iter_store
+from ledger.verify import ChainError, iter_columns
 from ledger.verify_checkpoints import verify_ledger
 from projections.ports import ViewStore
 from projections.registry import all_projections
@@ -196,7 +196,7 @@ class FileVerificationLog:
             checkpoints = self._ld.tree_store.checkpoints()
             try:
                 report = verify_ledger(
-                    iter_store(store.read),
+                    iter_columns(store.read_columns),
                     store.heads(),
                     checkpoints,
                     build_keyring(self._settings).verifiers() if checkpoints else [],

@@ -33,7 +33,7 @@ from ledger.application import decode_events
 from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
 from ledger.merkle import MerkleLog
 from ledger.sealer import SealResult, follow
-from ledger.verify import ChainError, iter_store
+from ledger.verify import ChainError, iter_columns
 from ledger.verify_checkpoints import verify_ledger
 
 
@@ -120,7 +120,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             checkpoints = tree_store.checkpoints()
             verifiers = build_keyring(settings).verifiers() if checkpoints else []
             report = verify_ledger(
-                iter_store(store.read),
+                iter_columns(store.read_columns),
                 store.heads(),
                 checkpoints,
                 verifiers,

@@ -25,7 +25,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from infra.postgres import DDL_LOCK
 from ledger.errors import ConflictError, LedgerError, StorageError, ValidationError
-from ledger.merkle import NodeKey, NodeRun, completed_runs
+from ledger.merkle import NodeKey, NodeRun, NodeSpan, completed_runs
 
 _SQLITE_DDL = (
     (
@@ -59,6 +59,13 @@ _PG_SIZE_FOR_UPDATE = _PG_SIZE + " FOR UPDATE"
 _SQLITE_INSERT_RUN = (
     "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?) "
     "INSERT INTO ledger_tree SELECT ?, ? + i, substr(?, 32 * i + 1, 32) FROM s"
+)
+# One level's run as one blob. SQLite (3.40) does not promise group_concat's order, but it
+# aggregates in the order the subquery yields; a reader comparing the blob with the
+# recomputed nodes would see any other order as a mismatch, never as a match.
+_SQLITE_RUN = (
+    "SELECT CAST(group_concat(hash, '') AS BLOB) FROM (SELECT hash FROM ledger_tree "
+    "WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx)"
 )
 # PostgreSQL binary COPY framing (header, per row: field count and length-prefixed int4,
 # int8 and 32-byte bytea, trailer), packed in one go: twice as fast as write_row per row.
@@ -150,6 +157,11 @@ class SqliteTreeStore:
         """Stored hashes of ``keys``."""
         with self._read() as db:
             return _select(db, keys)
+
+    def node_runs(self, spans: Sequence[NodeSpan]) -> list[bytes]:
+        """Stored hashes per span, concatenated in index order (absent nodes left out)."""
+        with self._read() as db:
+            return [bytes(db.execute(_SQLITE_RUN, span).fetchone()[0] or b"") for span in spans]
 
     def add_checkpoint(self, size: int, note: bytes) -> None:
         """Store a checkpoint note (idempotent for identical bytes)."""
@@ -294,6 +306,22 @@ class PostgresTreeStore:
             ([k[0] for k in keys], [k[1] for k in keys]),
         )
         return {(level, idx): bytes(h) for level, idx, h in cur}
+
+    def node_runs(self, spans: Sequence[NodeSpan]) -> list[bytes]:
+        """Stored hashes per span, concatenated in index order (absent nodes left out)."""
+        if not spans:
+            return []
+        with self._read() as cur:
+            cur.execute(
+                self._q(
+                    "SELECT r.n, string_agg(t.hash, ''::bytea ORDER BY t.idx) FROM unnest(%s::int[], "
+                    "%s::int[], %s::bigint[], %s::bigint[]) AS r(n, l, a, b) JOIN {s}.ledger_tree t "
+                    "ON t.level = r.l AND t.idx >= r.a AND t.idx < r.b GROUP BY r.n"
+                ),
+                (list(range(len(spans))), *map(list, zip(*spans, strict=True))),
+            )
+            found = {n: bytes(h) for n, h in cur}
+        return [found.get(n, b"") for n in range(len(spans))]
 
     def add_checkpoint(self, size: int, note: bytes) -> None:
         """Store a checkpoint note (idempotent for identical bytes)."""
