@@ -312,16 +312,16 @@ class PostgresTreeStore:
         if not spans:
             return []
         with self._read() as cur:
+            # One aggregate per span over the primary key's range: no join, no regrouping.
             cur.execute(
                 self._q(
-                    "SELECT r.n, string_agg(t.hash, ''::bytea ORDER BY t.idx) FROM unnest(%s::int[], "
-                    "%s::int[], %s::bigint[], %s::bigint[]) AS r(n, l, a, b) JOIN {s}.ledger_tree t "
-                    "ON t.level = r.l AND t.idx >= r.a AND t.idx < r.b GROUP BY r.n"
+                    "SELECT (SELECT string_agg(t.hash, ''::bytea ORDER BY t.idx) FROM {s}.ledger_tree t "
+                    "WHERE t.level = r.l AND t.idx >= r.a AND t.idx < r.b) FROM unnest(%s::int[], "
+                    "%s::bigint[], %s::bigint[]) WITH ORDINALITY AS r(l, a, b, n) ORDER BY r.n"
                 ),
-                (list(range(len(spans))), *map(list, zip(*spans, strict=True))),
+                [list(column) for column in zip(*spans, strict=True)],
             )
-            found = {n: bytes(h) for n, h in cur}
-        return [found.get(n, b"") for n in range(len(spans))]
+            return [bytes(h or b"") for (h,) in cur]
 
     def add_checkpoint(self, size: int, note: bytes) -> None:
         """Store a checkpoint note (idempotent for identical bytes)."""
