@@ -28,6 +28,7 @@ from infra.cli_common import (
     progress,
 )
 from infra.settings import Settings
+from infra.verify_processes import ProcessRanges
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.application import decode_events
 from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
@@ -119,16 +120,18 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         try:
             checkpoints = tree_store.checkpoints()
             verifiers = build_keyring(settings).verifiers() if checkpoints else []
+            tree = MerkleLog(tree_store)
             report = verify_ledger(
                 iter_columns(store.read_columns),
                 store.heads(),
                 checkpoints,
                 verifiers,
-                tree=MerkleLog(tree_store),
+                tree=tree,
                 worm=build_worm(settings),
                 origin=settings.origin,
                 progress=bar.update,
                 reread_heads=store.heads,
+                ranges=ProcessRanges(settings, store, tree, args.processes) if args.processes > 1 else None,
             )
         except ChainError as e:
             if args.json:
@@ -233,6 +236,12 @@ def parser() -> argparse.ArgumentParser:
     g.set_defaults(fn=cmd_get)
     v = sub.add_parser("verify", help="recompute every hash chain from stored bytes")
     v.add_argument("--json", action="store_true")
+    v.add_argument(
+        "--processes",
+        type=positive,
+        default=os.cpu_count() or 1,
+        help="check ranges of a large ledger side by side in this many processes (default: one per CPU)",
+    )
     v.set_defaults(fn=cmd_verify)
     c = sub.add_parser("catalogue", help="print every event type, version and JSON schema")
     c.add_argument("--json", action="store_true")

@@ -58,9 +58,10 @@ class _Record(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 _keys = msgspec.json.Decoder(_Keys)
 _decode = msgspec.json.Decoder(_Record).decode
 
-_End = tuple[int, bytes, str, int, str]
+End = tuple[int, bytes, str, int, str]
 """A stream's recomputed end: stream position, hash, the hash in hex, global position, stream id."""
-_Ends = dict[str, _End]
+_Claims = dict[str, tuple[int, str]]
+"""Per stream, the stream position and prev_hash its first record claims (deferred checks)."""
 
 
 class _Row(NamedTuple):
@@ -128,6 +129,14 @@ class SpanCheck(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ChainState:
+    """Every stream's recomputed end after the first ``count`` records: where a pass resumes."""
+
+    count: int
+    ends: dict[str, End]
+
+
 def verify_log(
     records: Iterable[StoredRecord | StoredColumns],
     heads: Iterable[tuple[str, Head]],
@@ -135,11 +144,13 @@ def verify_log(
     *,
     reread_heads: Callable[[], Iterable[tuple[str, Head]]] | None = None,
     checks: Sequence[SpanCheck] = (),
+    resume: ChainState | None = None,
 ) -> Report:
     """Verify every record and head; return a report or raise at the first fault.
 
     ``records`` may mix single records and spans (``StoredColumns``, the fast form).
-    ``checks`` run beside the chain check and, at any one record, before it.
+    ``checks`` run beside the chain check and, at any one record, before it. With
+    ``resume`` the records start at ``resume.count``, every earlier one already verified.
 
     Without ``reread_heads`` the log must not change while it is verified: every record
     needs its head in ``heads``. With it (a live ledger), ``heads`` is read first, in one
@@ -153,9 +164,9 @@ def verify_log(
     started = time.perf_counter()
     snapshot = list(heads)
     cut = max((h.position for _, h in snapshot), default=-1) + 1 if reread_heads is not None else None
-    chains = _Chains()
+    chains = ChainCheck() if resume is None else ChainCheck(resume.count, resume.ends)
     order = [*checks, chains]
-    at_cut: dict[str, _End] | None = None
+    at_cut: dict[str, End] | None = None
     for span in _spans(records, cut):
         if cut is not None and at_cut is None and span.positions[0] >= cut:
             at_cut = dict(chains.ends)
@@ -216,14 +227,23 @@ def _grouped(records: Iterable[StoredRecord | StoredColumns]) -> Iterator[Stored
         yield StoredColumns.of_records(pending)
 
 
-class _Chains:
-    """The chain check: every stream's recomputed end so far."""
+class ChainCheck:
+    """The chain check (a ``SpanCheck``): every stream's recomputed end so far.
 
-    def __init__(self) -> None:
-        self.ends: dict[str, _End] = {}
-        self.count = 0
+    ``deferred``, for a range of the log checked on its own (``ledger.verify_ranges``): a
+    stream met for the first time is taken to continue as its record claims (stream
+    position and prev_hash), and the claim is kept in ``firsts`` to be checked later
+    against the stream's end before the range.
+    """
+
+    def __init__(self, count: int = 0, ends: dict[str, End] | None = None, *, deferred: bool = False) -> None:
+        self.count = count
+        self.ends: dict[str, End] = {} if ends is None else ends
+        self.firsts: _Claims = {}
+        self._deferred = deferred
 
     def fast(self, span: StoredColumns) -> Callable[[], None] | None:
+        """Check ``span`` in bulk; return its commit, or None when anything differs."""
         n = len(span)
         try:
             records = list(map(_decode, span.data))
@@ -238,24 +258,32 @@ class _Chains:
             or not _same_ids(span.event_ids, [k.event_id for k in keys])
         ):
             return None
-        new = self._link([k.stream for k in keys], ledgers, span)
+        firsts: _Claims = {}
+        try:
+            new = self._link([k.stream for k in keys], ledgers, span, firsts)
+        except ValueError:  # a deferred claim's prev_hash is not hex: it can continue nothing
+            return None
         if new is None:
             return None
 
         def commit() -> None:
             self.ends.update(new)
+            self.firsts.update(firsts)
             self.count += n
 
         return commit
 
-    def _link(self, streams: list[str], ledgers: list[_Ledger], span: StoredColumns) -> _Ends | None:
+    def _link(
+        self, streams: list[str], ledgers: list[_Ledger], span: StoredColumns, firsts: _Claims
+    ) -> dict[str, End] | None:
         """The span's new stream ends, or None where a record does not continue its stream."""
-        new: dict[str, _End] = {}
+        new: dict[str, End] = {}
         get, known, sha, tag = new.get, self.ends.get, hashlib.sha256, DOMAIN_TAG
         for stream, ledger, sid, data, position in zip(
             streams, ledgers, span.stream_ids, span.data, span.positions, strict=True
         ):
-            sp, prev, prev_hex, _, expected_sid = get(stream) or known(stream) or _before(stream)
+            end = get(stream) or known(stream) or self._start(stream, ledger, firsts)
+            sp, prev, prev_hex, _, expected_sid = end
             sp += 1
             if ledger.stream_position != sp or ledger.prev_hash != prev_hex or sid != expected_sid:
                 return None
@@ -263,14 +291,27 @@ class _Chains:
             new[stream] = (sp, h, h.hex(), position, sid)
         return new
 
+    def _start(self, stream: str, ledger: _Ledger, firsts: _Claims) -> End:
+        """The end a stream met for the first time continues: genesis, or (deferred) its claim."""
+        if not self._deferred:
+            return stream_start(stream)
+        firsts[stream] = (ledger.stream_position, ledger.prev_hash)
+        prev = bytes.fromhex(ledger.prev_hash)
+        return (ledger.stream_position - 1, prev, ledger.prev_hash, -1, stream_id_hex(stream))
+
     def exact(self, span: StoredColumns) -> None:
+        """Check a one-record span field by field and commit it.
+
+        Raises:
+            ChainError: the record's fault, located.
+        """
         [row] = map(_Row._make, span.rows())
         _check_record(self.count, row, self.ends)
         self.count += 1
 
 
 @lru_cache(maxsize=1 << 16)
-def _before(stream: str) -> _End:
+def stream_start(stream: str) -> End:
     """The end of a stream before its first event: stream position -1, linked to genesis."""
     return (-1, GENESIS, _GENESIS_HEX, -1, stream_id_hex(stream))
 
@@ -296,7 +337,7 @@ def _uuid_text(column: str) -> str:
     return f"{column[:8]}-{column[8:12]}-{column[12:16]}-{column[16:20]}-{column[20:]}"
 
 
-def _check_later_heads(ends: dict[str, _End], cut: int, later: dict[str, Head]) -> None:
+def _check_later_heads(ends: dict[str, End], cut: int, later: dict[str, Head]) -> None:
     for stream, (sp, h, _, position, _) in ends.items():
         if position < cut:
             continue
@@ -319,7 +360,7 @@ def _check_later_heads(ends: dict[str, _End], cut: int, later: dict[str, Head]) 
             raise _head_mismatch(stream, ends[stream], head)
 
 
-def _check_record(expected_position: int, r: _Row, ends: dict[str, _End]) -> None:
+def _check_record(expected_position: int, r: _Row, ends: dict[str, End]) -> None:
     if r.position != expected_position:
         what = "is missing" if r.position > expected_position else "appears twice"
         msg = f"global position {expected_position} {what}: the next stored record is at {r.position}"
@@ -337,7 +378,7 @@ def _check_record(expected_position: int, r: _Row, ends: dict[str, _End]) -> Non
     _same(where, "global position inside the record", r.position, ledger.position, r, stream)
     _same(where, "event_id column", _uuid_text(r.event_id), keys.event_id, r, stream)
     end = ends.get(stream)
-    sp, prev, prev_hex, before, sid = end or _before(stream)
+    sp, prev, prev_hex, before, sid = end or stream_start(stream)
     _same(where, "stream id column", _uuid_text(sid), _uuid_text(r.stream_id), r, stream)
     next_sp = sp + 1
     _same(where, "stream position", next_sp, ledger.stream_position, r, stream)
@@ -373,7 +414,7 @@ def _same(where: str, what: str, expected: object, found: object, r: _Row, strea
         )
 
 
-def _check_heads(ends: dict[str, _End], heads: Iterable[tuple[str, Head]]) -> None:
+def _check_heads(ends: dict[str, End], heads: Iterable[tuple[str, Head]]) -> None:
     seen: set[str] = set()
     for stream, head in heads:
         seen.add(stream)
@@ -392,7 +433,7 @@ def _check_heads(ends: dict[str, _End], heads: Iterable[tuple[str, Head]]) -> No
         raise ChainError(msg, stream=missing[0])
 
 
-def _head_mismatch(stream: str, end: _End, head: Head) -> ChainError:
+def _head_mismatch(stream: str, end: End, head: Head) -> ChainError:
     sp, h, _, position, _ = end
     if sp < head.stream_position:
         msg = (
@@ -424,9 +465,13 @@ def iter_store(read: Callable[[int, int], list[StoredRecord]], chunk: int = 5000
         start = batch[-1].position + 1
 
 
-def iter_columns(read: Callable[[int, int], StoredColumns], chunk: int = SPAN) -> Iterator[StoredColumns]:
-    """Iterate a store's records in position order as spans of ``chunk`` (``EventStore.read_columns``)."""
-    start = 0
-    while batch := read(start, chunk):
+def iter_columns(
+    read: Callable[[int, int], StoredColumns], chunk: int = SPAN, *, start: int = 0, end: int | None = None
+) -> Iterator[StoredColumns]:
+    """Iterate a store's records from ``start`` (to ``end``) as spans of ``chunk`` (``read_columns``)."""
+    while end is None or start < end:
+        batch = read(start, chunk if end is None else min(chunk, end - start))
+        if not batch:
+            return
         yield batch
         start = batch.positions[-1] + 1

@@ -20,28 +20,17 @@ its leaf and the nodes it completes, then a checkpoint whose size it reaches, th
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from ledger.chain import Head, StoredColumns, StoredRecord
 from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_checkpoint
 from ledger.errors import NotFoundError, VerificationError
-from ledger.merkle import (
-    EMPTY_ROOT,
-    MerkleLog,
-    NodeKey,
-    NodeRun,
-    NodeSpan,
-    completed_runs,
-    leaf_hash,
-    node_hash,
-    verify_consistency,
-)
+from ledger.merkle import MerkleLog, verify_consistency
 from ledger.verify import ChainError, verify_log
+from ledger.verify_ranges import RangeRunner, Resume, plan, stitch
+from ledger.verify_tree import TreeCheck
 from ledger.worm import WormStore, checkpoint_key
 
 
@@ -54,116 +43,6 @@ class LedgerReport:
     checkpoints: int
     worm_objects: int
     seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Tree:
-    """The tree recomputed from the records so far, or what extending it would give.
-
-    ``edge`` is its right edge (level → hash of the perfect subtree ending at ``size`` on
-    that level, one per set bit of ``size``), ``runs`` the nodes the extension completed,
-    ``reached`` the checkpoints it reached with their recomputed root and batch manifest,
-    ``manifest`` the running hash of the current batch and ``next`` the next checkpoint.
-    """
-
-    size: int
-    edge: dict[int, bytes]
-    manifest: Any
-    next: int
-    runs: list[NodeRun] = field(default_factory=list)
-    reached: list[tuple[Checkpoint, bytes, bytes]] = field(default_factory=list)
-
-
-class _TreeCheck:
-    """The tree check: every persisted node, and the root and manifest at every checkpoint."""
-
-    def __init__(self, tree: MerkleLog | None, opened: Sequence[Checkpoint]) -> None:
-        self._tree = tree
-        self._persisted = tree.size() if tree is not None else 0
-        self._opened = opened
-        self._now = _Tree(0, {}, hashlib.sha256(), 0)
-
-    def fast(self, span: StoredColumns) -> Callable[[], None] | None:
-        sha, prefix = hashlib.sha256, b"\x00"  # RFC 9162 leaf hashes, inline: a call per record costs
-        step = self._extend([sha(prefix + d).digest() for d in span.data])
-        if any(root != cp.root or digest != cp.manifest for cp, root, digest in step.reached):
-            return None
-        spans = _spans(self._now.size, step.size, self._persisted)
-        if self._tree is not None and spans and self._tree.runs(spans) != _joined(step.runs, spans):
-            return None
-        return partial(setattr, self, "_now", step)
-
-    def exact(self, span: StoredColumns) -> None:
-        [data] = span.data
-        step = self._extend([leaf_hash(data)])
-        # Most precise first: a node names the altered position, a root only its checkpoint.
-        if self._tree is not None:
-            persisted = self._persisted
-            completed = [((lv, lo), run[0]) for lv, lo, run in step.runs if lo < persisted >> lv]
-            _check_nodes(self._tree, completed)
-        for cp, root, digest in step.reached:
-            _check_at(cp, root, digest)
-        self._now = step
-
-    def _extend(self, leaves: list[bytes]) -> _Tree:
-        now, opened = self._now, self._opened
-        start, size = now.size, now.size + len(leaves)
-        runs = completed_runs(start, leaves, lambda keys: {(lv, i): now.edge[lv] for lv, i in keys})
-        reached: list[tuple[Checkpoint, bytes, bytes]] = []
-        manifest, at, i = now.manifest.copy(), start, now.next
-        while i < len(opened) and opened[i].size <= size:
-            cp = opened[i]
-            manifest.update(b"".join(leaves[at - start : cp.size - start]))
-            reached.append((cp, _root(_edge_at(cp.size, runs, now.edge)), manifest.digest()))
-            manifest, at, i = hashlib.sha256(), cp.size, i + 1
-        manifest.update(b"".join(leaves[at - start :]))
-        return _Tree(size, _edge_at(size, runs, now.edge), manifest, i, runs, reached)
-
-
-def _spans(start: int, end: int, persisted: int) -> list[NodeSpan]:
-    """The persisted nodes that leaves ``start..end-1`` complete, as one span per level."""
-    spans: list[NodeSpan] = []
-    level = 0
-    while end >> level > start >> level:
-        hi = min(end, persisted) >> level
-        if hi > start >> level:
-            spans.append((level, start >> level, hi))
-        level += 1
-    return spans
-
-
-def _joined(runs: Sequence[NodeRun], spans: Sequence[NodeSpan]) -> list[bytes]:
-    """The recomputed nodes of ``spans`` (a prefix of each run), as ``MerkleLog.runs`` gives them."""
-    by_level = {level: (lo, run) for level, lo, run in runs}
-    out = []
-    for level, a, b in spans:
-        lo, run = by_level[level]
-        out.append(b"".join(run[a - lo : b - lo]))
-    return out
-
-
-def _edge_at(size: int, runs: Sequence[NodeRun], old: Mapping[int, bytes]) -> dict[int, bytes]:
-    """The right edge at ``size``, from the extension's ``runs`` and the edge before it.
-
-    Runs start where the old tree ended on their level, so an edge node that is in no run
-    lies on a level the extension has not yet reached past: it is the old edge's node.
-    """
-    new = {level: (lo, run) for level, lo, run in runs}
-    edge: dict[int, bytes] = {}
-    for level in range(size.bit_length()):
-        if size >> level & 1:
-            idx = (size >> level) - 1
-            lo, run = new.get(level, (idx + 1, []))
-            edge[level] = run[idx - lo] if idx >= lo else old[level]
-    return edge
-
-
-def _root(edge: Mapping[int, bytes]) -> bytes:
-    """The RFC 9162 root of a tree given its right edge: the subtrees folded right to left."""
-    root: bytes | None = None
-    for level in sorted(edge):
-        root = edge[level] if root is None else node_hash(edge[level], root)
-    return EMPTY_ROOT if root is None else root
 
 
 def open_all(
@@ -209,27 +88,32 @@ def verify_ledger(
     origin: str | None = None,
     progress: Callable[[int], object] | None = None,
     reread_heads: Callable[[], Iterable[tuple[str, Head]]] | None = None,
+    ranges: RangeRunner | None = None,
 ) -> LedgerReport:
     """Verify chains, tree, checkpoints and WORM copies; raise at the first fault.
 
     ``records`` as for :func:`ledger.verify.verify_log` (spans from ``iter_columns`` are
     the fast form); ``reread_heads`` makes the run safe on a live ledger (see there too).
+    With ``ranges``, the records below the heads are first checked as ranges side by side
+    (``ledger.verify_ranges``) and the pass resumes after them; should the ranges not
+    stitch, the whole pass runs over ``records`` as without them.
 
     Raises:
         ChainError: the first fault, located (position, stream, checkpoint size, expected, found).
     """
     started = time.perf_counter()
     opened = open_all(checkpoints, verifiers, origin)
-    tree_check = _TreeCheck(tree, opened)
-    chains = verify_log(records, heads, progress, reread_heads=reread_heads, checks=[tree_check])
-    count = chains.events
-    if opened and count < opened[-1].size:
-        latest = opened[-1]
-        msg = (
-            f"the log holds {count} events but checkpoint {latest.size} (signed {latest.timestamp}) "
-            f"sealed {latest.size}: events were removed from the end of the log"
-        )
-        raise ChainError(msg, position=count, expected=str(latest.size), found=str(count))
+    persisted = tree.size() if tree is not None else 0
+    snapshot = list(heads)
+    resume = _in_ranges(ranges, snapshot, opened, persisted, progress) if ranges is not None else None
+    if ranges is None or resume is None:
+        trees, source, after = TreeCheck(tree, opened, persisted=persisted), records, None
+    else:
+        at = resume.chains.count
+        trees = TreeCheck(tree, opened, persisted=persisted, start=at, edge=resume.edge)
+        source, after = ranges.records(at), resume.chains
+    chains = verify_log(source, snapshot, progress, reread_heads=reread_heads, checks=[trees], resume=after)
+    _check_length(chains.events, opened)
     if tree is not None:
         _check_tree(tree, opened)
     objects = _check_worm(worm, checkpoints, origin or "") if worm is not None else 0
@@ -242,43 +126,27 @@ def verify_ledger(
     )
 
 
-def _check_nodes(tree: MerkleLog, computed: Sequence[tuple[NodeKey, bytes]]) -> None:
-    stored = tree.store.nodes([k for k, _ in computed])
-    for (level, idx), h in computed:
-        found = stored.get((level, idx))
-        if found == h:
-            continue
-        first, end = idx << level, (idx + 1) << level
-        if level == 0:
-            msg = (
-                f"the event at global position {idx} does not match its leaf in the Merkle tree: "
-                f"expected leaf hash {_hex(found)}, the stored event gives {h.hex()}; the event was altered"
-            )
-            raise ChainError(msg, position=idx, expected=_hex(found), found=h.hex())
+def _in_ranges(
+    ranges: RangeRunner,
+    heads: Sequence[tuple[str, Head]],
+    opened: Sequence[Checkpoint],
+    persisted: int,
+    progress: Callable[[int], object] | None,
+) -> Resume | None:
+    """Check the records below ``heads`` as ranges side by side; where to resume, if they stitch."""
+    end = max((h.position for _, h in heads), default=-1) + 1
+    tasks = plan(end, opened, persisted, ranges.processes)
+    return stitch(tasks, ranges.run(tasks, progress)) if tasks else None
+
+
+def _check_length(count: int, opened: Sequence[Checkpoint]) -> None:
+    if opened and count < opened[-1].size:
+        latest = opened[-1]
         msg = (
-            f"the persisted Merkle tree node over positions {first}..{end - 1} (level {level}) is "
-            f"{_hex(found)}, recomputed {h.hex()}: the stored tree was altered"
+            f"the log holds {count} events but checkpoint {latest.size} (signed {latest.timestamp}) "
+            f"sealed {latest.size}: events were removed from the end of the log"
         )
-        raise ChainError(msg, position=first, expected=h.hex(), found=_hex(found))
-
-
-def _hex(value: bytes | None) -> str:
-    return "missing" if value is None else value.hex()
-
-
-def _check_at(cp: Checkpoint, root: bytes, manifest: bytes) -> None:
-    if root != cp.root:
-        msg = (
-            f"checkpoint {cp.size}: the Merkle root recomputed from the stored events is {root.hex()}, "
-            f"the signed root is {cp.root.hex()}: an event before position {cp.size} was changed"
-        )
-        raise ChainError(msg, position=cp.size - 1, expected=cp.root.hex(), found=root.hex())
-    if manifest != cp.manifest:
-        msg = (
-            f"checkpoint {cp.size}: batch manifest of positions {cp.first}..{cp.size - 1} expected "
-            f"{cp.manifest.hex()}, got {manifest.hex()}"
-        )
-        raise ChainError(msg, position=cp.first, expected=cp.manifest.hex(), found=manifest.hex())
+        raise ChainError(msg, position=count, expected=str(latest.size), found=str(count))
 
 
 def _check_tree(tree: MerkleLog, opened: Sequence[Checkpoint]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,11 +20,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.signing import Ed25519Signer, Ed25519Verifier
+from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord, stream_id, stream_id_hex
 from ledger.checkpoint import ZERO_HASH, Checkpoint, manifest_of, note_hash, sign_checkpoint
 from ledger.merkle import MerkleLog, leaf_hash, root_of
-from ledger.verify import ChainError, _same_ids, _uuid_text, verify_log
-from ledger.verify_checkpoints import verify_ledger
+from ledger.verify import ChainError, _same_ids, _uuid_text, iter_columns, verify_log
+from ledger.verify_checkpoints import open_all, verify_ledger
+from ledger.verify_ranges import Progress, RangeResult, RangeTask, check_range
 from tests.property.test_chain_properties import SETTINGS, appends, build
 from tests.property.test_merkle import MemoryTreeStore
 
@@ -147,6 +150,97 @@ def test_the_tree_and_checkpoints_fail_the_same_way_whatever_the_span(
         return lambda: verify_ledger(records, heads, notes, [VERIFIER], tree=tree, origin=ORIGIN)
 
     assert outcome(run(log.records)) == outcome(run(one_per_span(log.records)))
+
+
+class InlineRanges:
+    """A ``RangeRunner`` checking every range here, one after the other, over a list of records."""
+
+    def __init__(self, log: Sequence[StoredRecord], tree: MerkleLog, processes: int) -> None:
+        self.processes = processes
+        self._log, self._tree = log, tree
+        self.resumed_at: list[int] = []
+
+    def read(self, start: int, limit: int) -> StoredColumns:
+        return StoredColumns.of_records([r for r in self._log if r.position >= start][:limit])
+
+    def run(self, tasks: Sequence[RangeTask], progress: Progress | None) -> list[RangeResult | None]:
+        return [check_range(task, self.read, self._tree, progress) for task in tasks]
+
+    def records(self, start: int) -> Iterator[StoredColumns]:
+        self.resumed_at.append(start)
+        return iter_columns(self.read, start=start)
+
+
+def keep_positions(faults: list[Tamper]) -> list[Tamper]:
+    """The tampering a store allows: its positions stay unique and ascending (gaps allowed)."""
+    return [t for t in faults if t is not swap]
+
+
+@SETTINGS
+@given(appends, tampers, st.data())
+def test_ranges_checked_apart_and_stitched_fail_and_pass_as_one_pass_does(
+    calls: list[list[list[tuple[int, dict[str, Any]]]]], faults: list[Tamper], data: st.DataObject
+) -> None:
+    log = build(calls)
+    n = len(log.records)
+    sizes = sorted(data.draw(st.sets(st.integers(1, n), max_size=4), label="checkpoint sizes"))
+    tree, notes = sealed(log.records, sizes)
+    store = tree.store
+    assert isinstance(store, MemoryTreeStore)
+    if data.draw(st.booleans(), label="alter a tree node"):
+        store.tree[data.draw(st.sampled_from(sorted(store.tree)), label="altered node")] = bytes(32)
+    for tamper in data.draw(st.sampled_from([[], keep_positions(faults)]), label="tamper the records too"):
+        tamper(log.records, data)
+    heads = list(log.heads.items())
+    ranges = InlineRanges(log.records, tree, data.draw(st.integers(2, 4), label="ranges"))
+
+    def run(runner: InlineRanges | None) -> dict[str, object]:
+        def verify() -> object:
+            report = verify_ledger(
+                log.records, heads, notes, [VERIFIER], tree=tree, origin=ORIGIN, ranges=runner
+            )
+            return {"events": report.events, "streams": report.streams}
+
+        return outcome(verify)
+
+    with patch.object(verify_ranges, "MIN_RANGE", 2):
+        assert run(ranges) == run(None)
+
+
+def test_clean_ranges_stitch_and_the_pass_resumes_after_them() -> None:
+    log = build([[[(i % 4, {"i": i}) for i in range(4)] for _ in range(3)] for _ in range(3)])
+    tree, notes = sealed(log.records, [5, 12, 30])
+    ranges = InlineRanges(log.records, tree, 3)
+    heads = list(log.heads.items())
+
+    with patch.object(verify_ranges, "MIN_RANGE", 4):
+        report = verify_ledger(log.records, heads, notes, [VERIFIER], tree=tree, origin=ORIGIN, ranges=ranges)
+        tasks = verify_ranges.plan(36, open_all(notes, [VERIFIER]), tree.size(), 3)
+        unsealed = verify_ranges.plan(36, [], 0, 3)
+
+    assert (report.events, report.streams) == (36, 4)
+    assert ranges.resumed_at == [36]
+    # Ranges start at a checkpoint size (12; 30 is the one nearest to 24) or past the last one.
+    assert [(t.start, t.end, [cp.size for cp in t.checkpoints]) for t in tasks] == [
+        (0, 12, [5, 12]),
+        (12, 30, [30]),
+        (30, 36, []),
+    ]
+    assert [(t.start, t.end) for t in unsealed] == [(0, 12), (12, 24), (24, 36)]
+
+
+def test_a_range_whose_first_record_claims_a_wrong_link_does_not_stitch() -> None:
+    log = build([[[(0, {}), (1, {}), (0, {}), (1, {}), (0, {}), (1, {})]]])
+    tree, _ = sealed(log.records, [])
+    tasks = [RangeTask(0, 3, 0, []), RangeTask(3, 6, 0, [])]
+    ranges = InlineRanges(log.records, tree, 2)
+    assert verify_ranges.stitch(tasks, ranges.run(tasks, None)) is not None
+    later = ranges.run(tasks, None)[1]
+    assert later is not None
+    (stream, (sp, _)), *_ = later.firsts.items()
+    later.firsts[stream] = (sp, "0" * 64)
+
+    assert verify_ranges.stitch(tasks, [ranges.run(tasks, None)[0], later]) is None
 
 
 @SETTINGS

@@ -1,19 +1,28 @@
-"""The bulk read path (``read_columns`` spans, bulk tree-node runs) reports what the record path reports.
+"""The bulk paths of ``ledger verify`` report what the record path reports, on the real databases.
 
-``ledger verify`` reads spans with ``EventStore.read_columns`` and compares the persisted
-tree a level-run at a time; the tamper suites read ``StoredRecord`` objects. The same
-tampering, on the real databases, must fail both ways with the same located fault.
+``ledger verify`` reads spans with ``EventStore.read_columns``, compares the persisted tree
+a level-run at a time and checks ranges of a large ledger in worker processes; the tamper
+suites read ``StoredRecord`` objects in one pass. The same tampering must fail every way
+with the same located fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from unittest.mock import patch
 from uuid import UUID
 
+import pytest
+
+from infra.settings import Settings
+from infra.verify_processes import ProcessRanges
+from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord
 from ledger.merkle import MerkleLog
 from ledger.verify import ChainError, iter_columns, iter_store, verify_log
 from ledger.verify_checkpoints import verify_ledger
+from ledger.verify_ranges import Progress, RangeResult, RangeTask
 from tests.factories import Events, realistic
 from tests.integration.test_sealing import ORIGIN, VERIFIER, Rig, rig, sealed
 from tests.integration.test_tamper import EVENTS, Populated, flip_trace_id_digit, populated
@@ -130,3 +139,69 @@ def test_events_appended_between_the_heads_snapshot_and_the_read_pass_on_a_live_
     assert [len(s) for s in spans] == [size + 30]
     assert isinstance(spans[0], StoredColumns)
     assert report.events == size + 30
+
+
+class SpiedRanges(ProcessRanges):
+    """Worker processes, as ``ledger verify`` runs them, with their results kept."""
+
+    results: list[RangeResult | None]
+
+    def run(self, tasks: Sequence[RangeTask], progress: Progress | None) -> list[RangeResult | None]:
+        self.results = super().run(tasks, progress)
+        return self.results
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings naming the fixtures' stores, for the worker processes to open."""
+    if backend == "postgres":
+        dsn, schema = request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema")
+        env = {"LEDGER_STORE": "postgres", "LEDGER_PG_DSN": dsn, "LEDGER_PG_SCHEMA": schema}
+        return Settings.from_env(env)
+    return Settings.from_env({"LEDGER_SQLITE_PATH": str(tmp_path / "ledger.sqlite3")})
+
+
+def in_processes(rig: Rig, settings: Settings) -> tuple[dict[str, object], SpiedRanges]:
+    store, tree = rig.ledger.store, MerkleLog(rig.tree_store)
+    ranges = SpiedRanges(settings, store, tree, 3)
+    counted: list[int] = []
+    with patch.object(verify_ranges, "MIN_RANGE", 40):
+        found = outcome(
+            lambda: verify_ledger(
+                iter_columns(store.read_columns),
+                store.heads(),
+                rig.tree_store.checkpoints(),
+                [VERIFIER],
+                tree=tree,
+                worm=rig.worm,
+                origin=ORIGIN,
+                progress=counted.append,
+                reread_heads=store.heads,
+                ranges=ranges,
+            )
+        )
+    if found == {"ok": True}:
+        assert sum(counted) == store.size()
+    return found, ranges
+
+
+def test_ranges_checked_in_worker_processes_stitch_on_a_clean_ledger(sealed: Rig, settings: Settings) -> None:
+    found, ranges = in_processes(sealed, settings)
+
+    assert found == {"ok": True} == ledger_both_ways(sealed)
+    assert len(ranges.results) == 2  # split at checkpoint 120, the one nearest to a third
+    assert all(r is not None for r in ranges.results)
+
+
+def test_a_fault_found_in_a_worker_process_is_named_by_the_sequential_pass(
+    sealed: Rig, settings: Settings
+) -> None:
+    data = bytearray(sealed.raw.state(130))
+    data[data.index(b'"trace_id":"') + 12] ^= 0x01
+    sealed.raw.set_state(130, bytes(data))
+
+    found, ranges = in_processes(sealed, settings)
+
+    assert found == ledger_both_ways(sealed)
+    assert found["position"] == 130
+    assert [r is None for r in ranges.results] == [False, True]
