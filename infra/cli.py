@@ -28,7 +28,7 @@ from infra.cli_common import (
     progress,
 )
 from infra.settings import Settings
-from infra.verify_processes import ProcessRanges
+from infra.verify_processes import ProcessRanges, paused_gc
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.application import decode_events
 from ledger.errors import LedgerError, NotFoundError, StorageError, VerificationError
@@ -121,18 +121,20 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             checkpoints = tree_store.checkpoints()
             verifiers = build_keyring(settings).verifiers() if checkpoints else []
             tree = MerkleLog(tree_store)
-            report = verify_ledger(
-                iter_columns(store.read_columns),
-                store.heads(),
-                checkpoints,
-                verifiers,
-                tree=tree,
-                worm=build_worm(settings),
-                origin=settings.origin,
-                progress=bar.update,
-                reread_heads=store.heads,
-                ranges=ProcessRanges(settings, store, tree, args.processes) if args.processes > 1 else None,
-            )
+            ranges = ProcessRanges(settings, store, tree, args.processes) if args.processes > 1 else None
+            with paused_gc():
+                report = verify_ledger(
+                    iter_columns(store.read_columns),
+                    store.heads(),
+                    checkpoints,
+                    verifiers,
+                    tree=tree,
+                    worm=build_worm(settings),
+                    origin=settings.origin,
+                    progress=bar.update,
+                    reread_heads=store.heads,
+                    ranges=ranges,
+                )
         except ChainError as e:
             if args.json:
                 out({"ok": False, "failure": e.as_dict()})

@@ -5,15 +5,21 @@ them: the first in this process, over the store it has open, the others in worke
 processes, spawned (nothing of this process's connections or threads is inherited), each
 opening its own event store and tree store from the settings. Workers count their
 progress into a queue that this process drains between its own spans.
+
+A pass allocates millions of short-lived objects and no reference cycles, and the cyclic
+garbage collector's scans cost it a fifth of its time: processes that only verify (the
+CLI, the workers, the benchmark) run it with the collector paused (``paused_gc``).
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import queue
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +91,20 @@ def _reporter(counts: Any, progress: Progress | None) -> Progress:
     return report
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything acyclic)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _open(settings: Settings, counts: Any, with_tree: bool) -> None:
+    gc.disable()  # this process only verifies (see the module docstring)
     store = build_store(settings)
     atexit.register(store.close)
     tree = None

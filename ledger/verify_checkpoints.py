@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from ledger.chain import Head, StoredColumns, StoredRecord
 from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_checkpoint
-from ledger.errors import NotFoundError, VerificationError
+from ledger.errors import ChainError, NotFoundError, VerificationError
 from ledger.merkle import MerkleLog, verify_consistency
-from ledger.verify import ChainError, verify_log
+from ledger.verify import verify_log
 from ledger.verify_ranges import RangeRunner, Resume, plan, stitch
 from ledger.verify_tree import TreeCheck
 from ledger.worm import WormStore, checkpoint_key

@@ -21,6 +21,7 @@ from typing import Any
 
 from ledger.chain import StoredColumns
 from ledger.checkpoint import Checkpoint
+from ledger.errors import ChainError
 from ledger.merkle import (
     EMPTY_ROOT,
     MerkleLog,
@@ -31,7 +32,6 @@ from ledger.merkle import (
     leaf_hash,
     node_hash,
 )
-from ledger.verify import ChainError
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord, stream_id, stream_id_hex
 from ledger.checkpoint import ZERO_HASH, Checkpoint, manifest_of, note_hash, sign_checkpoint
 from ledger.merkle import MerkleLog, leaf_hash, root_of
-from ledger.verify import ChainError, _same_ids, _uuid_text, iter_columns, verify_log
+from ledger.verify import ChainError, iter_columns, verify_log
+from ledger.verify_chain import _same_ids, _uuid_text
 from ledger.verify_checkpoints import open_all, verify_ledger
 from ledger.verify_ranges import Progress, RangeResult, RangeTask, check_range
 from tests.property.test_chain_properties import SETTINGS, appends, build
