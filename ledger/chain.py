@@ -24,6 +24,7 @@ DOMAIN_TAG: Final = b"audit-ledger/event/v1\x00"
 GENESIS: Final = bytes(32)
 # Stream ids are UUIDv5 of the stream name in this namespace (eventsourcing's originator_id).
 STREAM_NAMESPACE: Final = UUID("6f1d2c1e-5b7a-4c1e-9a57-2f0c8e6d4b31")
+_NAMESPACE: Final = STREAM_NAMESPACE.bytes
 
 
 @lru_cache(maxsize=1 << 16)
@@ -33,12 +34,12 @@ def stream_id(stream: str) -> UUID:
 
 
 def stream_id_hex(stream: str) -> str:
-    """Return ``stream_id(stream).hex``, computed directly (RFC 9562 UUIDv5), a quarter of the cost.
+    """Return ``stream_id(stream).hex``, computed directly (RFC 9562 UUIDv5): ~1 µs, not ~4.
 
-    Whole-log verification meets every stream once; on a ledger of short streams (rounds)
-    building ``UUID`` objects would cost more than the stream's records.
+    Whole-log verification meets every stream once, and a ledger of short streams (rounds)
+    has a stream for every few records.
     """
-    d = bytearray(hashlib.sha1(STREAM_NAMESPACE.bytes + stream.encode()).digest()[:16])  # noqa: S324 - UUIDv5 is SHA-1 by definition
+    d = bytearray(hashlib.sha1(_NAMESPACE + stream.encode()).digest()[:16])  # noqa: S324 - UUIDv5 is SHA-1 by definition
     d[6] = d[6] & 0x0F | 0x50
     d[8] = d[8] & 0x3F | 0x80
     return d.hex()
