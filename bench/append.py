@@ -48,7 +48,7 @@ from infra.keys import AesGcmFieldCipher, PostgresKeyTable, SqliteKeyTable
 from infra.postgres import PostgresEventStore, datastore
 from infra.sqlite import SqliteEventStore
 from ledger.application import Ledger
-from ledger.chain import DOMAIN_TAG, GENESIS, Head, Linker, Pending, Row, StoredRecord
+from ledger.chain import DOMAIN_TAG, GENESIS, Head, Linker, Pending, Row, StoredColumns, StoredRecord
 from ledger.errors import LedgerError
 from ledger.event import Receipt
 from ledger.ports import EventStore
@@ -100,6 +100,10 @@ class CountingStore:
     def read(self, start: int, limit: int) -> list[StoredRecord]:
         """Delegate."""
         return self.inner.read(start, limit)
+
+    def read_columns(self, start: int, limit: int) -> StoredColumns:
+        """Delegate."""
+        return self.inner.read_columns(start, limit)
 
     def read_stream(self, stream: str, start: int = 0, limit: int | None = None) -> list[StoredRecord]:
         """Delegate."""

@@ -6,8 +6,10 @@ history, seals it into checkpoints of 1,000 events (sealing throughput: tree ext
 signing, WORM write and the anchor event), then times in the same run:
 
 - ``ledger verify`` as the CLI runs it (chains, every persisted tree node, roots,
-  signatures, checkpoint chain, consistency, WORM copies);
-- reading the same records from the store (the storage floor);
+  signatures, checkpoint chain, consistency, WORM copies), over ``read_columns`` spans, in
+  one process and with ``--processes`` (default one per CPU) checking ranges side by side;
+- reading the same records from the store, as spans (``EventStore.read_columns``, what
+  verification reads: the storage floor) and as ``StoredRecord`` objects (``read``);
 - ``hashlib.sha256`` over the same record bytes, once per record (the "raw hashing"
   baseline the issue compares with) and twice (what verification must hash at least:
   the chain hash and the leaf hash).
@@ -29,9 +31,11 @@ from bench.common import PG_DSN, Result, fresh_schema, machine, pg_problem, pg_v
 from infra.bootstrap import build_ledger, build_sealer
 from infra.demo import demo_events
 from infra.settings import Settings
+from infra.verify_processes import ProcessRanges, paused_gc
 from infra.wiring_proofs import build_keyring, build_worm
-from ledger.merkle import MerkleLog
-from ledger.verify import iter_store
+from ledger.merkle import MerkleLog, TreeStore
+from ledger.ports import EventStore
+from ledger.verify import iter_columns, iter_store
 from ledger.verify_checkpoints import verify_ledger
 
 TARGET_VERIFY = 300_000.0
@@ -52,7 +56,7 @@ def settings_for(folder: Path, schema: str | None) -> Settings:
     return Settings.from_env(env)
 
 
-def run_store(section: str, settings: Settings, events: int) -> list[Result]:
+def run_store(section: str, settings: Settings, events: int, processes: int) -> list[Result]:
     ledger = build_ledger(settings)
     try:
         source = demo_events(events, seed=11)
@@ -70,29 +74,18 @@ def run_store(section: str, settings: Settings, events: int) -> list[Result]:
 
         sealing = timed(section, "seal (tree + sign + WORM + anchor)", size, seal_all, f"every {SEAL_EVERY}")
         store, tree_store = ledger.store, sealer.tree_store
-        checkpoints = tree_store.checkpoints()
-        verifiers = build_keyring(settings).verifiers()
         total = store.size()
-        worm = build_worm(settings)
-
-        def verify() -> None:
-            verify_ledger(
-                iter_store(store.read),
-                store.heads(),
-                checkpoints,
-                verifiers,
-                tree=MerkleLog(tree_store),
-                worm=worm,
-                origin=settings.origin,
-            )
-
         records = [r.data for r in iter_store(store.read)]
         results = [
             sealing,
-            timed(section, "ledger verify (everything)", total, verify, f"{len(checkpoints)} checkpoints"),
+            *verify_rows(section, settings, store, tree_store, processes),
             timed(
-                section, "raw read of the same records", total, lambda: sum(1 for _ in iter_store(store.read))
+                section,
+                "raw read, columns (read_columns)",
+                total,
+                lambda: sum(len(c) for c in iter_columns(store.read_columns)),
             ),
+            timed(section, "raw read, records (read)", total, lambda: sum(1 for _ in iter_store(store.read))),
             timed(
                 section,
                 "raw sha256, 1 per record",
@@ -112,6 +105,37 @@ def run_store(section: str, settings: Settings, events: int) -> list[Result]:
         ledger.close()
 
 
+def verify_rows(
+    section: str, settings: Settings, store: EventStore, tree_store: TreeStore, processes: int
+) -> list[Result]:
+    """``ledger verify`` as the CLI runs it, in one process and in ``processes`` (ranges side by side)."""
+    checkpoints = tree_store.checkpoints()
+    verifiers = build_keyring(settings).verifiers()
+    worm = build_worm(settings)
+    tree = MerkleLog(tree_store)
+
+    def verify(n: int) -> None:
+        with paused_gc():
+            verify_ledger(
+                iter_columns(store.read_columns),
+                store.heads(),
+                checkpoints,
+                verifiers,
+                tree=tree,
+                worm=worm,
+                origin=settings.origin,
+                reread_heads=store.heads,
+                ranges=ProcessRanges(settings, store, tree, n) if n > 1 else None,
+            )
+
+    note = f"{len(checkpoints)} checkpoints"
+    rows = [timed(section, "ledger verify, 1 process", store.size(), lambda: verify(1), note)]
+    if processes > 1:
+        name = f"ledger verify, {processes} processes"
+        rows.append(timed(section, name, store.size(), lambda: verify(processes), note))
+    return rows
+
+
 def print_table(results: Sequence[Result]) -> None:
     head = f"{'store':<11} {'case':<38} {'events':>9} {'seconds':>8} {'events/s':>11} {'us/event':>9}"
     print(f"{head} {'x raw sha':>9}  note")
@@ -125,7 +149,8 @@ def print_table(results: Sequence[Result]) -> None:
         print(f"{r.section:<11} {r.name:<38} {r.events:>9,} {r.seconds:>8.2f} {r.rate:>11,.0f} {us:>9.2f} "
               f"{ratio:>9}  {r.note}")  # fmt: skip
     for section in dict.fromkeys(r.section for r in results):
-        v = next(r for r in results if r.section == section and r.name.startswith("ledger verify"))
+        runs = [r for r in results if r.section == section and r.name.startswith("ledger verify")]
+        v = max(runs, key=lambda r: r.rate)
         raw = next(r for r in results if r.section == section and r.name.startswith("raw sha256, 1"))
         met = "met" if v.rate >= TARGET_VERIFY and v.rate >= TARGET_RATIO * raw.rate else "NOT MET"
         print(
@@ -137,6 +162,9 @@ def print_table(results: Sequence[Result]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.verify", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="20,000 events")
+    parser.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 1, help="processes for the parallel verify row"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", DeprecationWarning)
     events = 20_000 if args.quick else int(os.environ.get("BENCH_VERIFY_EVENTS", "200000"))
@@ -146,10 +174,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     began = time.perf_counter()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
-        results += run_store("SQLite", settings_for(Path(tmp) / "sqlite", None), events)
+        results += run_store("SQLite", settings_for(Path(tmp) / "sqlite", None), events, args.processes)
         if problem is None:
             with fresh_schema() as schema:
-                results += run_store("PostgreSQL", settings_for(Path(tmp) / "pg", schema), events)
+                results += run_store(
+                    "PostgreSQL", settings_for(Path(tmp) / "pg", schema), events, args.processes
+                )
         else:
             print(f"PostgreSQL unreachable at {PG_DSN!r} ({problem}): PostgreSQL rows skipped.")
     print()

@@ -124,7 +124,9 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             closing(build_tree_store(settings)) as tree,
             closing(verification.build_results(settings)) as results,
         ):
-            log = verification.StoredVerificationLog(settings, store, tree, results)
+            log = verification.StoredVerificationLog(
+                settings, store, tree, results, processes=args.processes, pause_gc=True
+            )
             if args.follow:
                 verification.follow(log, interval=settings.verify_interval, report=_verified)
                 return 0
@@ -246,6 +248,12 @@ def parser() -> argparse.ArgumentParser:
         "--follow", action="store_true", help="verify again every LEDGER_VERIFY_INTERVAL seconds"
     )
     mode.add_argument("--last", action="store_true", help="show the last stored result instead of verifying")
+    v.add_argument(
+        "--processes",
+        type=positive,
+        default=os.cpu_count() or 1,
+        help="check ranges of a large ledger side by side in this many processes (default: one per CPU)",
+    )
     v.set_defaults(fn=cmd_verify)
     c = sub.add_parser("catalogue", help="print every event type, version and JSON schema")
     c.add_argument("--json", action="store_true")

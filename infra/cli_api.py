@@ -79,7 +79,8 @@ def _followers(args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
     if args.seal:
         procs.append(subprocess.Popen([*ledger, "seal", "--follow"], stdout=subprocess.DEVNULL))  # noqa: S603
     if not args.no_verify:
-        procs.append(subprocess.Popen([*ledger, "verify", "--follow"], stdout=subprocess.DEVNULL))  # noqa: S603
+        verify = [*ledger, "verify", "--follow", "--processes", "1"]  # beside the workers: one core
+        procs.append(subprocess.Popen(verify, stdout=subprocess.DEVNULL))  # noqa: S603
     return procs
 
 

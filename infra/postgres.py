@@ -19,9 +19,10 @@ import msgspec
 import psycopg
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.chain import Head, Linker, Pending, StoredRecord, stream_id
+from ledger.chain import Head, Linker, Pending, StoredColumns, StoredRecord, stream_id
 from ledger.errors import LedgerError, StorageError
 from ledger.event import Receipt
 
@@ -57,6 +58,12 @@ class PostgresEventStore(PostgresApplicationRecorder):
             "SELECT notification_id - 1 AS position, originator_id, originator_version, event_id, "
             "state FROM {s}.{t} "
         ).format(**q)
+        # Bulk reads: ids as hex text made by the server; tuples in binary format, not dicts.
+        self._select_columns = SQL(
+            "SELECT notification_id - 1, encode(uuid_send(originator_id), 'hex'), originator_version, "
+            "encode(uuid_send(event_id), 'hex'), state FROM {s}.{t} WHERE notification_id > %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(**q)
         try:
             with self.datastore.transaction(commit=True) as cur:
                 # Concurrent CREATE ... IF NOT EXISTS races on the catalog ("tuple concurrently
@@ -74,9 +81,13 @@ class PostgresEventStore(PostgresApplicationRecorder):
             raise StorageError(msg) from e
 
     @contextmanager
-    def _cursor(self) -> Iterator[psycopg.Cursor[Any]]:
+    def _cursor(self, *, raw: bool = False) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor with dict rows (``raw``: tuple rows in binary format), errors translated."""
         try:
-            with self.datastore.get_connection() as conn, conn.cursor() as cur:
+            with (
+                self.datastore.get_connection() as conn,
+                conn.cursor(row_factory=tuple_row, binary=True) if raw else conn.cursor() as cur,
+            ):
                 yield cur
         except LedgerError:
             raise
@@ -149,6 +160,12 @@ class PostgresEventStore(PostgresApplicationRecorder):
                 (start, limit),
             )
             return [_stored(r) for r in cur]
+
+    def read_columns(self, start: int, limit: int) -> StoredColumns:
+        """Records from global position ``start`` on, at most ``limit``, column by column."""
+        with self._cursor(raw=True) as cur:
+            cur.execute(self._select_columns, (start, limit))
+            return StoredColumns.of_rows(cur.fetchall())
 
     def read_stream(self, stream: str, start: int = 0, limit: int | None = None) -> list[StoredRecord]:
         """A stream's records from stream position ``start`` on."""

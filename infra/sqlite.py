@@ -21,11 +21,16 @@ from uuid import UUID, SafeUUID
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from infra.sqlite_lock import WriterLock
-from ledger.chain import Head, Linker, Pending, Row, StoredRecord, stream_id
+from ledger.chain import Head, Linker, Pending, Row, StoredColumns, StoredRecord, stream_id
 from ledger.errors import LedgerError, StorageError
 from ledger.event import Receipt
 
 _SELECT = "SELECT rowid - 1, originator_id, originator_version, event_id, state FROM ledger_events "
+# Bulk reads: ids as hex text (the stream id is stored so), built by SQLite, not per row in Python.
+_SELECT_COLUMNS = (
+    "SELECT rowid - 1, originator_id, originator_version, lower(hex(event_id)), state FROM ledger_events "
+    "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+)
 
 
 class SqliteEventStore(SQLiteApplicationRecorder):
@@ -132,6 +137,12 @@ class SqliteEventStore(SQLiteApplicationRecorder):
         with self._connection(write=False) as db:
             rows = db.execute(_SELECT + "WHERE rowid > ? ORDER BY rowid LIMIT ?", (start, limit))
             return [_stored(r) for r in rows]
+
+    def read_columns(self, start: int, limit: int) -> StoredColumns:
+        """Records from global position ``start`` on, at most ``limit``, column by column."""
+        with self._connection(write=False) as db:
+            rows = db.execute(_SELECT_COLUMNS, (start, limit)).fetchall()
+        return StoredColumns.of_rows(rows)
 
     def read_stream(self, stream: str, start: int = 0, limit: int | None = None) -> list[StoredRecord]:
         """A stream's records from stream position ``start`` on."""

@@ -12,7 +12,7 @@ import dataclasses
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 
 import msgspec
@@ -23,12 +23,13 @@ from infra.bootstrap import SystemClock
 from infra.postgres import DDL_LOCK
 from infra.settings import Settings
 from infra.sqlite_lock import WriterLock
+from infra.verify_processes import ProcessRanges, paused_gc
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.catalogue.types import Timestamp
 from ledger.errors import StorageError
 from ledger.merkle import MerkleLog, TreeStore
 from ledger.ports import EventStore
-from ledger.verify import ChainError, iter_store
+from ledger.verify import ChainError, iter_columns
 from ledger.verify_checkpoints import verify_ledger
 
 
@@ -37,21 +38,33 @@ def verify_now(
     store: EventStore,
     tree_store: TreeStore,
     progress: Callable[[int], object] | None = None,
+    *,
+    processes: int = 1,
+    pause_gc: bool = False,
 ) -> dict[str, Any]:
-    """Verify chains, tree, checkpoints and WORM copies; the result as data (never raises on a fault)."""
+    """Verify chains, tree, checkpoints and WORM copies; the result as data (never raises on a fault).
+
+    With ``processes`` > 1 a large ledger is checked in ranges side by side
+    (:mod:`infra.verify_processes`). ``pause_gc`` pauses the cyclic garbage collector for the
+    pass: for processes that only verify (the CLI), never for the API's.
+    """
     checkpoints = tree_store.checkpoints()
+    tree = MerkleLog(tree_store)
+    ranges = ProcessRanges(settings, store, tree, processes) if processes > 1 else None
     try:
-        report = verify_ledger(
-            iter_store(store.read),
-            store.heads(),
-            checkpoints,
-            build_keyring(settings).verifiers() if checkpoints else [],
-            tree=MerkleLog(tree_store),
-            worm=build_worm(settings),
-            origin=settings.origin,
-            progress=progress,
-            reread_heads=store.heads,
-        )
+        with paused_gc() if pause_gc else nullcontext():
+            report = verify_ledger(
+                iter_columns(store.read_columns),
+                store.heads(),
+                checkpoints,
+                build_keyring(settings).verifiers() if checkpoints else [],
+                tree=tree,
+                worm=build_worm(settings),
+                origin=settings.origin,
+                progress=progress,
+                reread_heads=store.heads,
+                ranges=ranges,
+            )
         result: dict[str, Any] = {"ok": True, **dataclasses.asdict(report)}
     except ChainError as e:
         result = {"ok": False, "failure": e.as_dict()}
@@ -190,8 +203,16 @@ class StoredVerificationLog:
     """Run full verifications and keep each result (the API's ``VerificationLog``)."""
 
     def __init__(
-        self, settings: Settings, store: EventStore, tree_store: TreeStore, results: ResultStore
+        self,
+        settings: Settings,
+        store: EventStore,
+        tree_store: TreeStore,
+        results: ResultStore,
+        *,
+        processes: int = 1,
+        pause_gc: bool = False,
     ) -> None:
+        self._processes, self._pause_gc = processes, pause_gc
         self._settings = settings
         self._store = store
         self._tree_store = tree_store
@@ -205,7 +226,14 @@ class StoredVerificationLog:
     def run(self, progress: Callable[[int], object] | None = None) -> dict[str, Any]:
         """Verify now; keep and return the result."""
         with self._lock:
-            result = verify_now(self._settings, self._store, self._tree_store, progress)
+            result = verify_now(
+                self._settings,
+                self._store,
+                self._tree_store,
+                progress,
+                processes=self._processes,
+                pause_gc=self._pause_gc,
+            )
             self._results.save(result)
             return result
 

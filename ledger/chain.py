@@ -8,10 +8,10 @@ which the Merkle log commits to events.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 from uuid import UUID, uuid5
 
 import msgspec
@@ -24,12 +24,25 @@ DOMAIN_TAG: Final = b"audit-ledger/event/v1\x00"
 GENESIS: Final = bytes(32)
 # Stream ids are UUIDv5 of the stream name in this namespace (eventsourcing's originator_id).
 STREAM_NAMESPACE: Final = UUID("6f1d2c1e-5b7a-4c1e-9a57-2f0c8e6d4b31")
+_NAMESPACE: Final = STREAM_NAMESPACE.bytes
 
 
 @lru_cache(maxsize=1 << 16)
 def stream_id(stream: str) -> UUID:
     """Return the stable UUID under which ``stream`` is stored."""
     return uuid5(STREAM_NAMESPACE, stream)
+
+
+def stream_id_hex(stream: str) -> str:
+    """Return ``stream_id(stream).hex``, computed directly (RFC 9562 UUIDv5): ~1 µs, not ~4.
+
+    Whole-log verification meets every stream once, and a ledger of short streams (rounds)
+    has a stream for every few records.
+    """
+    d = bytearray(hashlib.sha1(_NAMESPACE + stream.encode()).digest()[:16])  # noqa: S324 - UUIDv5 is SHA-1 by definition
+    d[6] = d[6] & 0x0F | 0x50
+    d[8] = d[8] & 0x3F | 0x80
+    return d.hex()
 
 
 def event_hash(prev_hash: bytes, record: bytes) -> bytes:
@@ -80,6 +93,53 @@ class StoredRecord:
     stream_position: int
     event_id: UUID
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredColumns:
+    """Consecutive stored records, column by column: what one bulk read returns.
+
+    The same values as a list of ``StoredRecord`` without an object per record; the ids
+    are the stored UUIDs as 32 lower-case hex digits (``UUID.hex``).
+    """
+
+    positions: list[int]
+    stream_ids: list[str]
+    stream_positions: list[int]
+    event_ids: list[str]
+    data: list[bytes]
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[Sequence[Any]]) -> StoredColumns:
+        """Transpose (position, stream id, stream position, event id, data) rows."""
+        if not rows:
+            return cls([], [], [], [], [])
+        positions, stream_ids, stream_positions, event_ids, data = map(list, zip(*rows, strict=True))
+        return cls(positions, stream_ids, stream_positions, event_ids, data)
+
+    @classmethod
+    def of_records(cls, records: Sequence[StoredRecord]) -> StoredColumns:
+        """The columns of ``records``."""
+        rows = [(r.position, r.stream_id.hex, r.stream_position, r.event_id.hex, r.data) for r in records]
+        return cls.of_rows(rows)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def rows(self) -> Iterator[tuple[int, str, int, str, bytes]]:
+        """The records as (position, stream id, stream position, event id, data) tuples."""
+        columns = self.positions, self.stream_ids, self.stream_positions, self.event_ids, self.data
+        return zip(*columns, strict=True)
+
+    def slice(self, start: int, end: int) -> StoredColumns:
+        """Records ``start..end-1`` of these (indices, not positions)."""
+        return StoredColumns(
+            self.positions[start:end],
+            self.stream_ids[start:end],
+            self.stream_positions[start:end],
+            self.event_ids[start:end],
+            self.data[start:end],
+        )
 
 
 def receipt_of(stored: StoredRecord, *, duplicate: bool = False) -> Receipt:

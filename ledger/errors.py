@@ -34,6 +34,38 @@ class VerificationError(LedgerError):
     """A chain, proof, signature or anchor does not check out."""
 
 
+class ChainError(VerificationError):
+    """The first fault found, located: global position, stream, stream position."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        stream: str | None = None,
+        stream_position: int | None = None,
+        expected: str | None = None,
+        found: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.position = position
+        self.stream = stream
+        self.stream_position = stream_position
+        self.expected = expected
+        self.found = found
+
+    def as_dict(self) -> dict[str, object]:
+        """The fault as data (for ``--json``)."""
+        return {
+            "message": self.message,
+            "position": self.position,
+            "stream": self.stream,
+            "stream_position": self.stream_position,
+            "expected": self.expected,
+            "found": self.found,
+        }
+
+
 class PolicyViolationError(LedgerError):
     """A policy forbids the operation (e.g. personal data for an erased subject)."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 import msgspec
 
@@ -34,6 +34,8 @@ NodeKey = tuple[int, int]
 NodeGetter = Callable[[Sequence[NodeKey]], Mapping[NodeKey, bytes]]
 NodeRun = tuple[int, int, list[bytes]]
 """``(level, first index, hashes)``: consecutive nodes of one level."""
+NodeSpan = tuple[int, int, int]
+"""``(level, start, end)``: the nodes ``start..end-1`` of one level."""
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -394,11 +396,30 @@ class TreeStore(Protocol):
         ...
 
 
+@runtime_checkable
+class RunReader(Protocol):
+    """A tree store that reads runs of consecutive nodes in bulk (both infra stores do)."""
+
+    def node_runs(self, spans: Sequence[NodeSpan]) -> list[bytes]:
+        """Return per span the stored hashes, concatenated in index order (absent ones left out)."""
+        ...
+
+
 class MerkleLog:
     """Roots and RFC 9162 proofs at any size of the log, from persisted subtree hashes."""
 
     def __init__(self, store: TreeStore) -> None:
         self.store = store
+
+    def runs(self, spans: Sequence[NodeSpan]) -> list[bytes]:
+        """Return per span the stored hashes, concatenated in index order (absent ones left out).
+
+        One bulk read where the store is a ``RunReader``; otherwise one ``nodes`` lookup.
+        """
+        if isinstance(self.store, RunReader):
+            return self.store.node_runs(spans)
+        found = self.store.nodes([(level, i) for level, start, end in spans for i in range(start, end)])
+        return [b"".join(found.get((level, i), b"") for i in range(a, b)) for level, a, b in spans]
 
     def size(self) -> int:
         """Return the number of leaves in the log."""

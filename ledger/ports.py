@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from ledger.chain import Head, Pending, StoredRecord
+from ledger.chain import Head, Pending, StoredColumns, StoredRecord
 from ledger.errors import LedgerError
 from ledger.event import Receipt
 
@@ -23,6 +23,13 @@ class EventStore(Protocol):
 
     def read(self, start: int, limit: int) -> list[StoredRecord]:
         """Return up to ``limit`` records from global position ``start`` on, in order."""
+        ...
+
+    def read_columns(self, start: int, limit: int) -> StoredColumns:
+        """Return what ``read`` returns, column by column, without an object per record.
+
+        For bulk readers such as whole-log verification: ids come as stored, in hex.
+        """
         ...
 
     def read_stream(self, stream: str, start: int = 0, limit: int | None = None) -> list[StoredRecord]:

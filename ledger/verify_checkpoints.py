@@ -11,24 +11,27 @@ every persisted node (leaf hashes included) is compared with the recomputed one,
 altered event is located at its own position, not at its successor in the stream. Every
 checkpoint must exist byte-identical in WORM storage (and nothing in WORM may be missing
 from the database).
+
+The pass works on spans of records, like :mod:`ledger.verify`: leaf hashes and completed
+nodes a span at a time, the persisted nodes read as one run per level and compared whole.
+Faults are reported in the order a record-at-a-time pass meets them: at each record, first
+its leaf and the nodes it completes, then a checkpoint whose size it reaches, then its chain.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import islice
 
-from ledger.chain import Head, StoredRecord
+from ledger.chain import Head, StoredColumns, StoredRecord
 from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_checkpoint
-from ledger.errors import NotFoundError, VerificationError
-from ledger.merkle import MerkleLog, NodeKey, leaf_hash, node_hash, verify_consistency
-from ledger.verify import ChainError, verify_log
+from ledger.errors import ChainError, NotFoundError, VerificationError
+from ledger.merkle import MerkleLog, verify_consistency
+from ledger.verify import verify_log
+from ledger.verify_ranges import RangeRunner, Resume, plan, stitch
+from ledger.verify_tree import TreeCheck
 from ledger.worm import WormStore, checkpoint_key
-
-NODE_CHECK_CHUNK = 8192
 
 
 @dataclass(frozen=True)
@@ -40,40 +43,6 @@ class LedgerReport:
     checkpoints: int
     worm_objects: int
     seconds: float
-
-
-class CompactRange:
-    """The perfect-subtree hashes covering leaves ``[0, size)``: enough to give the root."""
-
-    __slots__ = ("_stack", "size")
-
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[bytes] = []
-
-    def append(self, leaf: bytes, completed: list[tuple[NodeKey, bytes]] | None = None) -> None:
-        """Add one leaf hash, merging completed subtrees (listed in ``completed`` if given)."""
-        h = leaf
-        n, level = self.size, 0
-        if completed is not None:
-            completed.append(((0, n), h))
-        while n & 1:
-            h = node_hash(self._stack.pop(), h)
-            n >>= 1
-            level += 1
-            if completed is not None:
-                completed.append(((level, n), h))
-        self._stack.append(h)
-        self.size += 1
-
-    def root(self) -> bytes:
-        """The RFC 9162 root of the leaves so far."""
-        if not self._stack:
-            return hashlib.sha256(b"").digest()
-        h = self._stack[-1]
-        for left in reversed(self._stack[:-1]):
-            h = node_hash(left, h)
-        return h
 
 
 def open_all(
@@ -109,7 +78,7 @@ def open_all(
 
 
 def verify_ledger(
-    records: Iterable[StoredRecord],
+    records: Iterable[StoredRecord | StoredColumns],
     heads: Iterable[tuple[str, Head]],
     checkpoints: Sequence[tuple[int, bytes]],
     verifiers: Sequence[Verifier],
@@ -119,53 +88,32 @@ def verify_ledger(
     origin: str | None = None,
     progress: Callable[[int], object] | None = None,
     reread_heads: Callable[[], Iterable[tuple[str, Head]]] | None = None,
+    ranges: RangeRunner | None = None,
 ) -> LedgerReport:
     """Verify chains, tree, checkpoints and WORM copies; raise at the first fault.
 
-    ``reread_heads`` makes the run safe on a live ledger (see :func:`ledger.verify.verify_log`).
+    ``records`` as for :func:`ledger.verify.verify_log` (spans from ``iter_columns`` are
+    the fast form); ``reread_heads`` makes the run safe on a live ledger (see there too).
+    With ``ranges``, the records below the heads are first checked as ranges side by side
+    (``ledger.verify_ranges``) and the pass resumes after them; should the ranges not
+    stitch, the whole pass runs over ``records`` as without them.
 
     Raises:
         ChainError: the first fault, located (position, stream, checkpoint size, expected, found).
     """
     started = time.perf_counter()
     opened = open_all(checkpoints, verifiers, origin)
-    count = 0
-
-    tree_size = tree.size() if tree is not None else 0
-
-    def leaves() -> Iterator[StoredRecord]:
-        nonlocal count
-        tree_range = CompactRange()
-        manifest = hashlib.sha256()
-        pending = iter(opened)
-        cp = next(pending, None)
-        for chunk in _chunked(records, NODE_CHECK_CHUNK):
-            completed: list[tuple[NodeKey, bytes]] = []
-            reached: list[tuple[Checkpoint, bytes, bytes]] = []
-            for r in chunk:
-                leaf = leaf_hash(r.data)
-                tree_range.append(leaf, completed if tree_range.size < tree_size else None)
-                manifest.update(leaf)
-                count += 1
-                if cp is not None and tree_range.size == cp.size:
-                    reached.append((cp, tree_range.root(), manifest.digest()))
-                    manifest = hashlib.sha256()
-                    cp = next(pending, None)
-            # Most precise first: a node names the altered position, a root only its checkpoint.
-            if tree is not None and completed:
-                _check_nodes(tree, completed)
-            for at, root, digest in reached:
-                _check_at(at, root, digest)
-            yield from chunk
-
-    chains = verify_log(leaves(), heads, progress, reread_heads=reread_heads)
-    if opened and count < opened[-1].size:
-        latest = opened[-1]
-        msg = (
-            f"the log holds {count} events but checkpoint {latest.size} (signed {latest.timestamp}) "
-            f"sealed {latest.size}: events were removed from the end of the log"
-        )
-        raise ChainError(msg, position=count, expected=str(latest.size), found=str(count))
+    persisted = tree.size() if tree is not None else 0
+    snapshot = list(heads)
+    resume = _in_ranges(ranges, snapshot, opened, persisted, progress) if ranges is not None else None
+    if ranges is None or resume is None:
+        trees, source, after = TreeCheck(tree, opened, persisted=persisted), records, None
+    else:
+        at = resume.chains.count
+        trees = TreeCheck(tree, opened, persisted=persisted, start=at, edge=resume.edge)
+        source, after = ranges.records(at), resume.chains
+    chains = verify_log(source, snapshot, progress, reread_heads=reread_heads, checks=[trees], resume=after)
+    _check_length(chains.events, opened)
     if tree is not None:
         _check_tree(tree, opened)
     objects = _check_worm(worm, checkpoints, origin or "") if worm is not None else 0
@@ -178,49 +126,27 @@ def verify_ledger(
     )
 
 
-def _chunked(records: Iterable[StoredRecord], size: int) -> Iterator[list[StoredRecord]]:
-    it = iter(records)
-    while chunk := list(islice(it, size)):
-        yield chunk
+def _in_ranges(
+    ranges: RangeRunner,
+    heads: Sequence[tuple[str, Head]],
+    opened: Sequence[Checkpoint],
+    persisted: int,
+    progress: Callable[[int], object] | None,
+) -> Resume | None:
+    """Check the records below ``heads`` as ranges side by side; where to resume, if they stitch."""
+    end = max((h.position for _, h in heads), default=-1) + 1
+    tasks = plan(end, opened, persisted, ranges.processes)
+    return stitch(tasks, ranges.run(tasks, progress)) if tasks else None
 
 
-def _check_nodes(tree: MerkleLog, computed: Sequence[tuple[NodeKey, bytes]]) -> None:
-    stored = tree.store.nodes([k for k, _ in computed])
-    for (level, idx), h in computed:
-        found = stored.get((level, idx))
-        if found == h:
-            continue
-        first, end = idx << level, (idx + 1) << level
-        if level == 0:
-            msg = (
-                f"the event at global position {idx} does not match its leaf in the Merkle tree: "
-                f"expected leaf hash {_hex(found)}, the stored event gives {h.hex()}; the event was altered"
-            )
-            raise ChainError(msg, position=idx, expected=_hex(found), found=h.hex())
+def _check_length(count: int, opened: Sequence[Checkpoint]) -> None:
+    if opened and count < opened[-1].size:
+        latest = opened[-1]
         msg = (
-            f"the persisted Merkle tree node over positions {first}..{end - 1} (level {level}) is "
-            f"{_hex(found)}, recomputed {h.hex()}: the stored tree was altered"
+            f"the log holds {count} events but checkpoint {latest.size} (signed {latest.timestamp}) "
+            f"sealed {latest.size}: events were removed from the end of the log"
         )
-        raise ChainError(msg, position=first, expected=h.hex(), found=_hex(found))
-
-
-def _hex(value: bytes | None) -> str:
-    return "missing" if value is None else value.hex()
-
-
-def _check_at(cp: Checkpoint, root: bytes, manifest: bytes) -> None:
-    if root != cp.root:
-        msg = (
-            f"checkpoint {cp.size}: the Merkle root recomputed from the stored events is {root.hex()}, "
-            f"the signed root is {cp.root.hex()}: an event before position {cp.size} was changed"
-        )
-        raise ChainError(msg, position=cp.size - 1, expected=cp.root.hex(), found=root.hex())
-    if manifest != cp.manifest:
-        msg = (
-            f"checkpoint {cp.size}: batch manifest of positions {cp.first}..{cp.size - 1} expected "
-            f"{cp.manifest.hex()}, got {manifest.hex()}"
-        )
-        raise ChainError(msg, position=cp.first, expected=cp.manifest.hex(), found=manifest.hex())
+        raise ChainError(msg, position=count, expected=str(latest.size), found=str(count))
 
 
 def _check_tree(tree: MerkleLog, opened: Sequence[Checkpoint]) -> None:

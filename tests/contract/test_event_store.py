@@ -12,12 +12,12 @@ import msgspec
 import pytest
 
 from ledger.application import Ledger
-from ledger.chain import GENESIS, Head, event_hash
+from ledger.chain import GENESIS, Head, StoredColumns, event_hash, stream_id
 from ledger.encoding import decode_content, decode_record
 from ledger.errors import ConflictError, NotFoundError, ValidationError
 from ledger.event import Receipt
 from ledger.ports import EventStore, FieldCipher
-from ledger.verify import iter_store, verify_log
+from ledger.verify import iter_columns, iter_store, verify_log
 from tests.conftest import FixedClock
 from tests.factories import Events, bonus_config
 
@@ -336,6 +336,27 @@ def test_read_pages_through_global_positions(ledger: Ledger) -> None:
     assert [e.position for e in ledger.read(4, 2)] == [4, 5]
     assert ledger.read(10, 5) == []
     assert [s.position for s in ledger.store.read(7, 100)] == [7, 8, 9]
+
+
+def test_read_columns_is_read_column_by_column_with_hex_ids(ledger: Ledger) -> None:
+    ev = Events()
+    events = [ev.feature_flag(f"f{i % 3}") for i in range(10)]
+    ledger.append(events)
+    store = ledger.store
+
+    for start, limit in [(0, 100), (3, 4), (9, 5), (10, 5), (0, 0)]:
+        assert store.read_columns(start, limit) == StoredColumns.of_records(store.read(start, limit))
+    columns = store.read_columns(0, 100)
+    assert columns.positions == list(range(10))
+    assert columns.event_ids == [UUID(e["event_id"]).hex for e in events]
+    assert columns.stream_ids == [stream_id(e["stream"]).hex for e in events]
+    assert columns.stream_positions == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3]
+    assert [c.positions for c in iter_columns(store.read_columns, chunk=4)] == [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9],
+    ]
+    assert verify_log(iter_columns(store.read_columns, chunk=4), store.heads()).events == 10
 
 
 @pytest.mark.parametrize(("status", "tier"), [("pass", "basic"), ("fail", "unverified")])

@@ -11,7 +11,7 @@ import pytest
 from infra.tree import PostgresTreeStore, SqliteTreeStore
 from ledger.application import Ledger
 from ledger.errors import ConflictError, NotFoundError, ValidationError
-from ledger.merkle import EMPTY_ROOT, MerkleLog, NodeKey, TreeStore, leaf_hash, node_hash, root_of
+from ledger.merkle import EMPTY_ROOT, MerkleLog, NodeKey, RunReader, TreeStore, leaf_hash, node_hash, root_of
 from tests.factories import Events, realistic
 
 TreeFactory = Callable[[], TreeStore]
@@ -175,6 +175,26 @@ def test_every_proof_at_every_size_verifies_with_one_small_read(make_tree: TreeF
         proofs += 1 + size + size + 1
     assert len(store.reads) == proofs
     assert max(store.reads) <= 2 * (40).bit_length() + 2
+
+
+def test_node_runs_read_consecutive_nodes_of_a_level_in_one_go(make_tree: TreeFactory) -> None:
+    store = make_tree()
+    assert isinstance(store, RunReader)
+    assert store.node_runs([(0, 0, 4)]) == [b""]
+    log = MerkleLog(store)
+    log.append_leaves(LEAVES[:13])
+    spans = [(0, 0, 13), (1, 2, 6), (3, 0, 1), (0, 10, 20), (2, 2, 9), (4, 0, 1), (1, 0, 1)]
+    nodes = store.nodes([(level, i) for level, a, b in spans for i in range(a, b)])
+    expected = [b"".join(nodes[(lv, i)] for i in range(a, b) if (lv, i) in nodes) for lv, a, b in spans]
+
+    assert expected[0] == b"".join(LEAVES[:13])
+    assert [len(e) // 32 for e in expected] == [13, 4, 1, 3, 1, 0, 1]
+    assert store.node_runs(spans) == expected
+    assert store.node_runs([]) == []
+    assert log.runs(spans) == expected
+    counting = CountingTree(store)  # no bulk read: the log falls back to one ``nodes`` lookup
+    assert MerkleLog(counting).runs(spans) == expected
+    assert counting.reads == [sum(b - a for _, a, b in spans)]
 
 
 def test_sizes_and_indices_out_of_range(make_tree: TreeFactory) -> None:
