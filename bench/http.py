@@ -196,7 +196,17 @@ def main() -> None:
         if e["type"] == "round.settled"
     ]
     port = _port()
-    cmd = [*LEDGER, "serve", "--port", str(port), "--workers", str(args.workers), "--no-sandbox"]
+    # No periodic verification beside the server: its first pass over the ledger would share the cores.
+    cmd = [
+        *LEDGER,
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--no-sandbox",
+        "--no-verify",
+    ]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
