@@ -145,11 +145,12 @@ def fresh_schema(dsn: str = PG_DSN) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
-def machine(pg: str | None) -> str:
-    """One line describing the machine and the library versions."""
+def machine(pg: str | None, *, uses_pg: bool = True) -> str:
+    """One line describing the machine and the library versions (``uses_pg=False``: no PostgreSQL part)."""
     libs = " · ".join(f"{n} {version(n)}" for n in ("eventsourcing", "psycopg", "msgspec"))
     load = " · load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()) if hasattr(os, "getloadavg") else ""
+    postgres = f"PostgreSQL {pg or 'unreachable'} · " if uses_pg else ""
     return (
         f"{os.cpu_count()} cores ({platform.machine()}){load} · Python {platform.python_version()} · "
-        f"PostgreSQL {pg or 'unreachable'} · SQLite {sqlite3.sqlite_version} · {libs}"
+        f"{postgres}SQLite {sqlite3.sqlite_version} · {libs}"
     )

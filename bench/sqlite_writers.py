@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--each", type=int, default=250, help="appends per writer thread")
     args = parser.parse_args(argv)
-    print(machine(None))
+    print(machine(None, uses_pg=False))
     print(f"{PROCESSES} processes x {THREADS} threads, single-event appends, one SQLite file")
     print(f"{'arbitration':44s} {'events/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}")
     for label, locked in (
