@@ -21,7 +21,7 @@ from infra.signing import Ed25519Signer, Ed25519Verifier
 from infra.tree import PostgresTreeStore, SqliteTreeStore
 from infra.worm import LocalWormStore, S3WormStore
 from ledger.application import Ledger
-from ledger.chain import StoredRecord, event_hash
+from ledger.chain import StoredColumns, StoredRecord, event_hash
 from ledger.checkpoint import open_checkpoint
 from ledger.encoding import decode_content, decode_record
 from ledger.errors import StorageError
@@ -69,7 +69,7 @@ class Rig:
             jurisdiction="MT",
         )
 
-    def verify(self, records: Iterable[StoredRecord] | None = None) -> LedgerReport:
+    def verify(self, records: Iterable[StoredRecord | StoredColumns] | None = None) -> LedgerReport:
         store = self.ledger.store
         return verify_ledger(
             iter_store(store.read) if records is None else records,

@@ -20,22 +20,15 @@ from infra.verify_processes import ProcessRanges
 from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord
 from ledger.merkle import MerkleLog
-from ledger.verify import ChainError, iter_columns, iter_store, verify_log
+from ledger.verify import iter_columns, iter_store, verify_log
 from ledger.verify_checkpoints import verify_ledger
 from ledger.verify_ranges import Progress, RangeResult, RangeTask
 from tests.factories import Events, realistic
 from tests.integration.test_sealing import ORIGIN, VERIFIER, Rig, rig, sealed
 from tests.integration.test_tamper import EVENTS, Populated, flip_trace_id_digit, populated
+from tests.property.test_verify_spans import outcome
 
 __all__ = ["populated", "rig", "sealed"]  # fixtures, imported for pytest
-
-
-def outcome(run: Callable[[], object]) -> dict[str, object]:
-    try:
-        run()
-    except ChainError as e:
-        return e.as_dict()
-    return {"ok": True}
 
 
 def chains_both_ways(p: Populated) -> dict[str, object]:
@@ -74,16 +67,7 @@ def ledger_both_ways(rig: Rig) -> dict[str, object]:
     store = rig.ledger.store
 
     def run(records: Iterable[StoredRecord | StoredColumns]) -> Callable[[], object]:
-        return lambda: verify_ledger(
-            records,
-            store.heads(),
-            rig.tree_store.checkpoints(),
-            [VERIFIER],
-            tree=MerkleLog(rig.tree_store),
-            worm=rig.worm,
-            origin=ORIGIN,
-            reread_heads=store.heads,
-        )
+        return lambda: rig.verify(records)
 
     by_columns = outcome(run(iter_columns(store.read_columns, chunk=50)))
     assert by_columns == outcome(run(iter_store(store.read)))
