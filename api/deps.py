@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ledger.application import Ledger
-from ledger.merkle import TreeStore
+from ledger.merkle_log import TreeStore
 from ledger.ports import Clock
 from ledger.sealer import Sealer
 from projections.mga import MgaConfig

@@ -28,7 +28,8 @@ from ledger.application import Ledger
 from ledger.bundle import verify_bundle
 from ledger.catalogue.types import Timestamp
 from ledger.checkpoint import ZERO_HASH, Checkpoint, manifest_of, note_hash, sign_checkpoint
-from ledger.merkle import MerkleLog, leaf_hash
+from ledger.merkle import leaf_hash
+from ledger.merkle_log import MerkleLog
 
 ORIGIN = "bench.audit-ledger/log"
 SEAL_EVERY = 1000

@@ -32,7 +32,7 @@ from pymerkle import SqliteTree
 
 from bench.common import PG_DSN, fresh_schema, frozen_heap, machine, pg_problem, pg_version
 from infra.tree import PostgresTreeStore, SqliteTreeStore
-from ledger.merkle import MerkleLog, TreeStore, completed_nodes
+from ledger.merkle_log import MerkleLog, TreeStore, completed_nodes
 
 TARGET_INCLUSION_P99_MS = 1.0
 TARGET_SIZE = 10_000_000

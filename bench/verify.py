@@ -33,7 +33,7 @@ from infra.demo import demo_events
 from infra.settings import Settings
 from infra.verify_processes import ProcessRanges, paused_gc
 from infra.wiring_proofs import build_keyring, build_worm
-from ledger.merkle import MerkleLog, TreeStore
+from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
 from ledger.verify import iter_columns, iter_store
 from ledger.verify_checkpoints import verify_ledger

@@ -25,7 +25,7 @@ from infra.verification import StoredVerificationLog, build_results
 from infra.wiring_proofs import build_keyring
 from ledger.catalogue.types import Timestamp
 from ledger.errors import LedgerError, NotFoundError, ValidationError
-from ledger.merkle import MerkleLog
+from ledger.merkle_log import MerkleLog
 from ledger.ports import EventStore
 from projections.ports import ViewStore
 from projections.registry import all_projections

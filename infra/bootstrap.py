@@ -12,7 +12,7 @@ from infra.keys import AesGcmFieldCipher, PostgresKeyTable, SqliteKeyTable
 from infra.settings import Settings
 from ledger.application import Ledger
 from ledger.errors import ValidationError
-from ledger.merkle import TreeStore
+from ledger.merkle_log import TreeStore
 from ledger.ports import EventStore
 from ledger.sealer import Sealer
 

@@ -17,7 +17,7 @@ from infra.wiring_proofs import build_keyring
 from ledger.bundle import BundleError, verify_bundle
 from ledger.catalogue.types import Timestamp
 from ledger.errors import NotFoundError, StorageError
-from ledger.merkle import MerkleLog
+from ledger.merkle_log import MerkleLog
 
 BUNDLE_DIR = Path("var/bundles")
 

@@ -19,7 +19,7 @@ from ledger.chain import StoredRecord
 from ledger.checkpoint import parse_checkpoint
 from ledger.encoding import decode_content, decode_record
 from ledger.errors import NotFoundError, ValidationError
-from ledger.merkle import MerkleLog, TreeStore
+from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
 
 ANCHOR_STREAMS = ("Anchor:local", "Anchor:s3")

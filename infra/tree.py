@@ -1,10 +1,10 @@
-"""Merkle tree stores (the ``ledger.merkle.TreeStore`` port) on SQLite and PostgreSQL.
+"""Merkle tree stores (the ``ledger.merkle_log.TreeStore`` port) on SQLite and PostgreSQL.
 
 Both keep the same three tables beside the events: ``ledger_tree(level, idx, hash)`` holds
 every perfect-subtree hash, written once when its last leaf arrives (level 0: the leaf
 hashes); ``ledger_tree_size`` is a one-row table with the number of leaves; and
 ``ledger_checkpoints(size, note)`` the signed checkpoint notes. ``extend`` reads the size
-and the tree's right edge, computes the completed nodes (``ledger.merkle.completed_runs``)
+and the tree's right edge, computes the completed nodes (``ledger.merkle_log.completed_runs``)
 and writes them with the new size in one transaction under the writer lock (SQLite:
 ``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT … FOR UPDATE`` on the size row). Reads use their
 own connection, so a proof never waits for a large extend.
@@ -26,7 +26,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from infra.postgres import DDL_LOCK
 from infra.sqlite_lock import WriterLock
 from ledger.errors import ConflictError, LedgerError, StorageError, ValidationError
-from ledger.merkle import NodeKey, NodeRun, NodeSpan, completed_runs
+from ledger.merkle_log import NodeKey, NodeRun, NodeSpan, completed_runs
 
 _SQLITE_DDL = (
     (

@@ -27,7 +27,7 @@ from infra.verify_processes import ProcessRanges, paused_gc
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.catalogue.types import Timestamp
 from ledger.errors import StorageError
-from ledger.merkle import MerkleLog, TreeStore
+from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
 from ledger.verify import ChainError, iter_columns
 from ledger.verify_checkpoints import verify_ledger

@@ -26,7 +26,7 @@ from typing import Any
 from infra.bootstrap import build_store, build_tree_store
 from infra.settings import Settings
 from ledger.chain import StoredColumns
-from ledger.merkle import MerkleLog
+from ledger.merkle_log import MerkleLog
 from ledger.ports import EventStore
 from ledger.verify import iter_columns
 from ledger.verify_ranges import RangeResult, RangeTask, check_range

@@ -38,7 +38,8 @@ from ledger.checkpoint import (
     sign_checkpoint,
 )
 from ledger.encoding import decode_record
-from ledger.merkle import MerkleLog, TreeStore, leaf_hash
+from ledger.merkle import leaf_hash
+from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import Clock
 from ledger.worm import WormReceipt, WormStore, checkpoint_key
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from ledger.chain import Head, StoredColumns, StoredRecord
 from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_checkpoint
 from ledger.errors import ChainError, NotFoundError, VerificationError
-from ledger.merkle import MerkleLog, verify_consistency
+from ledger.merkle import verify_consistency
+from ledger.merkle_log import MerkleLog
 from ledger.verify import verify_log
 from ledger.verify_ranges import RangeRunner, Resume, plan, stitch
 from ledger.verify_tree import TreeCheck

@@ -25,7 +25,7 @@ from typing import Final, Protocol
 
 from ledger.chain import StoredColumns
 from ledger.checkpoint import Checkpoint
-from ledger.merkle import MerkleLog
+from ledger.merkle_log import MerkleLog
 from ledger.verify import ChainState, iter_columns
 from ledger.verify_chain import ChainCheck, End, stream_start
 from ledger.verify_tree import TreeCheck, edge_keys

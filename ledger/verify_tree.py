@@ -22,16 +22,8 @@ from typing import Any
 from ledger.chain import StoredColumns
 from ledger.checkpoint import Checkpoint
 from ledger.errors import ChainError
-from ledger.merkle import (
-    EMPTY_ROOT,
-    MerkleLog,
-    NodeKey,
-    NodeRun,
-    NodeSpan,
-    completed_runs,
-    leaf_hash,
-    node_hash,
-)
+from ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from ledger.merkle_log import MerkleLog, NodeKey, NodeRun, NodeSpan, completed_runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from ledger.application import ReadEvent
 from ledger.checkpoint import parse_checkpoint
 from ledger.errors import NotFoundError
 from ledger.event import Receipt
-from ledger.merkle import MerkleLog, leaf_hash
+from ledger.merkle import leaf_hash
+from ledger.merkle_log import MerkleLog
 from projections.ports import ViewStore
 
 MAX_PROOFS = 1000

@@ -16,7 +16,7 @@ from api.routes.disputes import BUNDLE_RESPONSE, bundle_response, exporter_of
 from api.schemas import CheckpointOut, ConsistencyOut, InclusionOut, VerificationOut
 from api.security import SECURITY
 from ledger.errors import NotFoundError, StorageError, ValidationError
-from ledger.merkle import MerkleLog
+from ledger.merkle_log import MerkleLog
 
 
 def verification_out(result: dict[str, object] | None) -> VerificationOut:

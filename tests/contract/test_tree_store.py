@@ -11,7 +11,8 @@ import pytest
 from infra.tree import PostgresTreeStore, SqliteTreeStore
 from ledger.application import Ledger
 from ledger.errors import ConflictError, NotFoundError, ValidationError
-from ledger.merkle import EMPTY_ROOT, MerkleLog, NodeKey, RunReader, TreeStore, leaf_hash, node_hash, root_of
+from ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_of
+from ledger.merkle_log import MerkleLog, NodeKey, RunReader, TreeStore
 from tests.factories import Events, realistic
 
 TreeFactory = Callable[[], TreeStore]

@@ -26,7 +26,7 @@ from ledger.application import Ledger
 from ledger.bundle import MANIFEST, BundleError, Scope, build_bundle, verify_bundle
 from ledger.encoding import canonical
 from ledger.errors import NotFoundError, ValidationError
-from ledger.merkle import MerkleLog, TreeStore
+from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.sealer import Sealer
 from tests.conftest import KEK, FixedClock
 from tests.factories import Events, realistic

@@ -25,7 +25,8 @@ from ledger.chain import StoredColumns, StoredRecord, event_hash
 from ledger.checkpoint import open_checkpoint
 from ledger.encoding import decode_content, decode_record
 from ledger.errors import StorageError
-from ledger.merkle import MerkleLog, TreeStore, leaf_hash, root_of
+from ledger.merkle import leaf_hash, root_of
+from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.sealer import Sealer, follow
 from ledger.verify import ChainError, iter_store, verify_log
 from ledger.verify_checkpoints import LedgerReport, verify_ledger

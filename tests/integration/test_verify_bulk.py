@@ -19,7 +19,7 @@ from infra.settings import Settings
 from infra.verify_processes import ProcessRanges
 from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord
-from ledger.merkle import MerkleLog
+from ledger.merkle_log import MerkleLog
 from ledger.verify import iter_columns, iter_store, verify_log
 from ledger.verify_checkpoints import verify_ledger
 from ledger.verify_ranges import Progress, RangeResult, RangeTask

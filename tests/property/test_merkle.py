@@ -19,17 +19,14 @@ from infra.tree import PostgresTreeStore, SqliteTreeStore
 from ledger.errors import ConflictError
 from ledger.merkle import (
     EMPTY_ROOT,
-    MerkleLog,
-    NodeKey,
     ProofError,
-    TreeStore,
-    completed_nodes,
     leaf_hash,
     node_hash,
     root_of,
     verify_consistency,
     verify_inclusion,
 )
+from ledger.merkle_log import MerkleLog, NodeKey, TreeStore, completed_nodes
 
 N = 2_500
 EXHAUSTIVE = 64

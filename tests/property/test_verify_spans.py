@@ -23,7 +23,8 @@ from infra.signing import Ed25519Signer, Ed25519Verifier
 from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord, stream_id, stream_id_hex
 from ledger.checkpoint import ZERO_HASH, Checkpoint, manifest_of, note_hash, sign_checkpoint
-from ledger.merkle import MerkleLog, leaf_hash, root_of
+from ledger.merkle import leaf_hash, root_of
+from ledger.merkle_log import MerkleLog
 from ledger.verify import ChainError, iter_columns, verify_log
 from ledger.verify_chain import _same_ids, _uuid_text
 from ledger.verify_checkpoints import open_all, verify_ledger
