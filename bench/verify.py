@@ -35,8 +35,7 @@ from infra.verify_processes import ProcessRanges, paused_gc
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
-from ledger.verify import iter_columns, iter_store
-from ledger.verify_checkpoints import verify_ledger
+from ledger.verify import iter_columns, iter_store, verify_ledger
 
 TARGET_VERIFY = 300_000.0
 TARGET_RATIO = 0.3

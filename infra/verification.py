@@ -26,11 +26,10 @@ from infra.sqlite_lock import WriterLock
 from infra.verify_processes import ProcessRanges, paused_gc
 from infra.wiring_proofs import build_keyring, build_worm
 from ledger.catalogue.types import Timestamp
-from ledger.errors import StorageError
+from ledger.errors import ChainError, StorageError
 from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
-from ledger.verify import ChainError, iter_columns
-from ledger.verify_checkpoints import verify_ledger
+from ledger.verify import iter_columns, verify_ledger
 
 
 def verify_now(

@@ -1,6 +1,6 @@
 """Whole-ledger verification across processes: one range of positions each.
 
-``ledger.verify_ranges`` plans the ranges and stitches what they return; this adapter runs
+``ledger.verify.ranges`` plans the ranges and stitches what they return; this adapter runs
 them: the first in this process, over the store it has open, the others in worker
 processes, spawned (nothing of this process's connections or threads is inherited), each
 opening its own event store and tree store from the settings. Workers count their
@@ -29,7 +29,7 @@ from ledger.chain import StoredColumns
 from ledger.merkle_log import MerkleLog
 from ledger.ports import EventStore
 from ledger.verify import iter_columns
-from ledger.verify_ranges import RangeResult, RangeTask, check_range
+from ledger.verify.ranges import RangeResult, RangeTask, check_range
 
 Progress = Callable[[int], object]
 _POLL = 0.2  # seconds between progress reports while waiting for the workers

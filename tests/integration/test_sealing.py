@@ -24,12 +24,11 @@ from ledger.application import Ledger
 from ledger.chain import StoredColumns, StoredRecord, event_hash
 from ledger.checkpoint import open_checkpoint
 from ledger.encoding import decode_content, decode_record
-from ledger.errors import StorageError
+from ledger.errors import ChainError, StorageError
 from ledger.merkle import leaf_hash, root_of
 from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.sealer import Sealer, follow
-from ledger.verify import ChainError, iter_store, verify_log
-from ledger.verify_checkpoints import LedgerReport, verify_ledger
+from ledger.verify import LedgerReport, iter_store, verify_ledger, verify_log
 from ledger.worm import WormReceipt, WormStore, checkpoint_key
 from policies.retention import POLICY_VERSION, retain_until
 from tests.conftest import FixedClock

@@ -15,9 +15,10 @@ import pytest
 from ledger.application import Ledger
 from ledger.chain import event_hash
 from ledger.encoding import decode_record
+from ledger.errors import ChainError
 from ledger.event import Receipt
 from ledger.ports import EventStore
-from ledger.verify import ChainError, Report, iter_store, verify_log
+from ledger.verify import Report, iter_store, verify_log
 from tests.factories import Events, realistic
 
 EVENTS, STREAMS = 300, 20

@@ -17,12 +17,11 @@ import pytest
 
 from infra.settings import Settings
 from infra.verify_processes import ProcessRanges
-from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord
 from ledger.merkle_log import MerkleLog
-from ledger.verify import iter_columns, iter_store, verify_log
-from ledger.verify_checkpoints import verify_ledger
-from ledger.verify_ranges import Progress, RangeResult, RangeTask
+from ledger.verify import iter_columns, iter_store, verify_ledger, verify_log
+from ledger.verify import ranges as verify_ranges
+from ledger.verify.ranges import Progress, RangeResult, RangeTask
 from tests.factories import Events, realistic
 from tests.integration.test_sealing import ORIGIN, VERIFIER, Rig, rig, sealed
 from tests.integration.test_tamper import EVENTS, Populated, flip_trace_id_digit, populated

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from ledger.catalogue.types import CURRENCY_SCALE, Money, Timestamp, quantize_amount
 from ledger.chain import Head, Linker, Pending, Row, StoredRecord, stream_id
 from ledger.encoding import canonical, content_bytes, decode_content, decode_record, record_bytes
-from ledger.verify import ChainError, verify_log
+from ledger.errors import ChainError
+from ledger.verify import verify_log
 
 STREAMS = ("BonusRule:r1", "BonusRule:r2", "FeatureFlag:f1", "Limit:l1")
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,15 +20,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.signing import Ed25519Signer, Ed25519Verifier
-from ledger import verify_ranges
 from ledger.chain import StoredColumns, StoredRecord, stream_id, stream_id_hex
 from ledger.checkpoint import ZERO_HASH, Checkpoint, manifest_of, note_hash, sign_checkpoint
+from ledger.errors import ChainError
 from ledger.merkle import leaf_hash, root_of
 from ledger.merkle_log import MerkleLog
-from ledger.verify import ChainError, iter_columns, verify_log
-from ledger.verify_chain import _same_ids, _uuid_text
-from ledger.verify_checkpoints import open_all, verify_ledger
-from ledger.verify_ranges import Progress, RangeResult, RangeTask, check_range
+from ledger.verify import iter_columns, verify_ledger, verify_log
+from ledger.verify import ranges as verify_ranges
+from ledger.verify.chain import _same_ids, _uuid_text
+from ledger.verify.ledger import open_all
+from ledger.verify.ranges import Progress, RangeResult, RangeTask, check_range
 from tests.property.test_chain_properties import SETTINGS, appends, build
 from tests.property.test_merkle import MemoryTreeStore
 

@@ -1,6 +1,6 @@
 """Whole-ledger verification: chains, Merkle roots, signed checkpoints and their WORM copies.
 
-One pass over the stored records does everything :mod:`ledger.verify` does for the hash
+One pass over the stored records does everything :mod:`ledger.verify.log` does for the hash
 chains and, beside it, recomputes the RFC 9162 tree from the records' leaf hashes. At every
 checkpoint size the recomputed root and batch manifest must equal the signed ones. Before
 the pass every checkpoint must open with a trusted key and link to its predecessor (sizes
@@ -12,7 +12,7 @@ altered event is located at its own position, not at its successor in the stream
 checkpoint must exist byte-identical in WORM storage (and nothing in WORM may be missing
 from the database).
 
-The pass works on spans of records, like :mod:`ledger.verify`: leaf hashes and completed
+The pass works on spans of records, like :mod:`ledger.verify.log`: leaf hashes and completed
 nodes a span at a time, the persisted nodes read as one run per level and compared whole.
 Faults are reported in the order a record-at-a-time pass meets them: at each record, first
 its leaf and the nodes it completes, then a checkpoint whose size it reaches, then its chain.
@@ -29,9 +29,9 @@ from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_c
 from ledger.errors import ChainError, NotFoundError, VerificationError
 from ledger.merkle import verify_consistency
 from ledger.merkle_log import MerkleLog
-from ledger.verify import verify_log
-from ledger.verify_ranges import RangeRunner, Resume, plan, stitch
-from ledger.verify_tree import TreeCheck
+from ledger.verify.log import verify_log
+from ledger.verify.ranges import RangeRunner, Resume, plan, stitch
+from ledger.verify.tree import TreeCheck
 from ledger.worm import WormStore, checkpoint_key
 
 
@@ -93,10 +93,10 @@ def verify_ledger(
 ) -> LedgerReport:
     """Verify chains, tree, checkpoints and WORM copies; raise at the first fault.
 
-    ``records`` as for :func:`ledger.verify.verify_log` (spans from ``iter_columns`` are
+    ``records`` as for :func:`ledger.verify.log.verify_log` (spans from ``iter_columns`` are
     the fast form); ``reread_heads`` makes the run safe on a live ledger (see there too).
     With ``ranges``, the records below the heads are first checked as ranges side by side
-    (``ledger.verify_ranges``) and the pass resumes after them; should the ranges not
+    (``ledger.verify.ranges``) and the pass resumes after them; should the ranges not
     stitch, the whole pass runs over ``records`` as without them.
 
     Raises:

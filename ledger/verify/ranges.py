@@ -26,9 +26,9 @@ from typing import Final, Protocol
 from ledger.chain import StoredColumns
 from ledger.checkpoint import Checkpoint
 from ledger.merkle_log import MerkleLog
-from ledger.verify import ChainState, iter_columns
-from ledger.verify_chain import ChainCheck, End, stream_start
-from ledger.verify_tree import TreeCheck, edge_keys
+from ledger.verify.chain import ChainCheck, End, stream_start
+from ledger.verify.log import ChainState, iter_columns
+from ledger.verify.tree import TreeCheck, edge_keys
 
 Progress = Callable[[int], object]
 MIN_RANGE: Final = 100_000

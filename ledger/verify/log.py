@@ -24,11 +24,10 @@ from typing import Final, Protocol
 
 from ledger.chain import Head, StoredColumns, StoredRecord
 from ledger.errors import ChainError
-from ledger.verify_chain import ChainCheck, End
+from ledger.verify.chain import ChainCheck, End
 
 __all__ = [
     "SPAN",
-    "ChainError",
     "ChainState",
     "Report",
     "SpanCheck",

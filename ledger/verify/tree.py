@@ -4,7 +4,7 @@ Beside the chains, the pass recomputes the RFC 9162 tree from the records' leaf 
 span at a time: the nodes the span completes (``completed_runs`` from the recomputed right
 edge), compared with the persisted ones as one run per level; at every checkpoint size
 the root and batch manifest, compared with the signed ones. A span that fails is halved
-(see :mod:`ledger.verify`) until one record remains, whose leaf and completed nodes are
+(see :mod:`ledger.verify.log`) until one record remains, whose leaf and completed nodes are
 then compared one by one, the leaf first: a node names the altered position, a root only
 its checkpoint. Once past the persisted tree and the last checkpoint nothing is left to
 compare, and the records are no longer hashed for the tree.

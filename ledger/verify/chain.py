@@ -1,4 +1,4 @@
-"""The chain part of whole-log verification (``ChainCheck``, a ``ledger.verify.SpanCheck``).
+"""The chain part of whole-log verification (``ChainCheck``, a ``ledger.verify.log.SpanCheck``).
 
 In bulk, a span of records is decoded once each into a minimal Struct (as strict as
 ``decode_record`` plus the content's event id and stream), its columns compared whole
@@ -64,7 +64,7 @@ class _Row(NamedTuple):
 class ChainCheck:
     """The chain check (a ``SpanCheck``): every stream's recomputed end so far.
 
-    ``deferred``, for a range of the log checked on its own (``ledger.verify_ranges``): a
+    ``deferred``, for a range of the log checked on its own (``ledger.verify.ranges``): a
     stream met for the first time is taken to continue as its record claims (stream
     position and prev_hash), and the claim is kept in ``firsts`` to be checked later
     against the stream's end before the range.
