@@ -8,24 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ledger.application import Ledger
+from ledger.bundle import ExportScope
 from ledger.merkle_log import TreeStore
 from ledger.ports import Clock
 from ledger.sealer import Sealer
 from projections.mga import MgaConfig
 from projections.ports import ViewStore
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """What to put in an evidence bundle: a stream, a round or a global position range."""
-
-    kind: Literal["stream", "round", "range"]
-    value: str
-    start: int = 0
-    end: int = 0
 
 
 @dataclass(frozen=True)
@@ -37,7 +28,7 @@ class Bundle:
     summary: dict[str, Any]
 
 
-Exporter = Callable[[ExportRequest], Bundle]
+Exporter = Callable[[ExportScope], Bundle]
 
 
 @runtime_checkable

@@ -16,13 +16,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from api.app import create_app
-from api.deps import ApiDeps, AuthConfig, Bundle, ExportRequest, LedgerDeps, ReportingDeps
+from api.deps import ApiDeps, AuthConfig, Bundle, LedgerDeps, ReportingDeps
 from infra.bootstrap import SystemClock, build_ledger, build_sealer, build_store, build_tree_store
-from infra.export import ExportScope, export_bundle
 from infra.projection_store import build_runner, build_views, mga_config
 from infra.settings import Settings
 from infra.verification import StoredVerificationLog, build_results
 from infra.wiring_proofs import build_keyring
+from ledger.bundle import ExportScope, export_bundle
 from ledger.catalogue.types import Timestamp
 from ledger.errors import LedgerError, NotFoundError, ValidationError
 from ledger.merkle_log import MerkleLog
@@ -141,22 +141,18 @@ def _lag(store: EventStore, views: ViewStore) -> Callable[[], dict[str, int]]:
     return lag
 
 
-def _exporter(settings: Settings, ledger_deps: LedgerDeps) -> Callable[[ExportRequest], Bundle]:
-    def export(request: ExportRequest) -> Bundle:
-        if request.kind == "stream":
-            scope = ExportScope.stream(request.value)
-        elif request.kind == "round":
+def _exporter(settings: Settings, ledger_deps: LedgerDeps) -> Callable[[ExportScope], Bundle]:
+    def export(scope: ExportScope) -> Bundle:
+        if scope.kind == "round":
             # The round projection links the round's jackpot and wallet events by position.
             views = build_views(settings)
             try:
-                positions = reconstruct_round(views, request.value)["positions"]
+                positions = reconstruct_round(views, scope.value)["positions"]
             except NotFoundError:
                 positions = []
             finally:
                 views.close()
-            scope = ExportScope.round(request.value, positions)
-        else:
-            scope = ExportScope.range(request.start, request.end)
+            scope = ExportScope.round(scope.value, positions)
         data, summary = export_bundle(
             ledger_deps.ledger.store,
             MerkleLog(ledger_deps.tree_store),

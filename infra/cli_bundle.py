@@ -10,11 +10,10 @@ from typing import Any
 
 from infra.bootstrap import SystemClock, build_store, build_tree_store
 from infra.cli_common import EXIT_VERIFY, out, write_atomic
-from infra.export import ExportScope, export_bundle
 from infra.settings import Settings
 from infra.signing import load_trusted
 from infra.wiring_proofs import build_keyring
-from ledger.bundle import BundleError, verify_bundle
+from ledger.bundle import BundleError, ExportScope, export_bundle, verify_bundle
 from ledger.catalogue.types import Timestamp
 from ledger.errors import NotFoundError, StorageError
 from ledger.merkle_log import MerkleLog

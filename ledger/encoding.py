@@ -109,3 +109,78 @@ def decode_record(data: bytes) -> Record:
 def decode_content(raw: bytes) -> Content:
     """Decode the content part of a record."""
     return _content_decoder.decode(raw)
+
+
+# --- partial record views ---------------------------------------------------------------------
+# Narrow decoders of record v1 for readers that need one or two fields of many records fast.
+# They live here, beside ``Record`` and ``Content``, so a new record version or a renamed
+# envelope field is changed in one file; tests/unit/test_record_views.py pins each view's
+# strictness against ``decode_record``/``decode_content``.
+
+
+class ContentKeys(msgspec.Struct):
+    """The content's event id and stream only, as text.
+
+    For whole-log verification (``ledger.verify.chain``), which compares them with the
+    stored columns; looser than ``Content`` on purpose: the other fields are not its check.
+    """
+
+    event_id: str
+    stream: str
+
+
+class ContentStream(msgspec.Struct):
+    """The content's stream only: the exporter and the bundle builder and checker group by it."""
+
+    stream: str
+
+
+class ContentType(msgspec.Struct):
+    """The content's event type only: the sealer counts producer events and retention types by it."""
+
+    type: str
+
+
+class AnchorPayloadView(msgspec.Struct):
+    """The fields of an ``anchor.written`` payload that the bundle checker compares with the note."""
+
+    checkpoint_hash: str
+    checkpoint_size: int
+    object_sha256: str
+    store: str
+
+
+class AnchorContentView(msgspec.Struct):
+    """An ``anchor.written`` content as the bundle checker reads it: type, stream, ``AnchorPayloadView``."""
+
+    payload: AnchorPayloadView
+    stream: str
+    type: str
+
+
+class BulkLedger(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """``Ledger`` without the frozen/GC overhead: the ledger fields of one record in a bulk span."""
+
+    position: int
+    prev_hash: str
+    recorded_at: str
+    stream_position: int
+
+
+class BulkRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """Record v1 read exactly as strictly as ``decode_record`` then ``ContentKeys``, in one pass.
+
+    For whole-log verification's bulk path (``ledger.verify.chain``): one decode per record,
+    no ``Raw`` copy of the content, no GC tracking.
+    """
+
+    event: ContentKeys
+    ledger: BulkLedger
+    v: int
+
+
+decode_content_keys = msgspec.json.Decoder(ContentKeys).decode
+decode_content_stream = msgspec.json.Decoder(ContentStream).decode
+decode_content_type = msgspec.json.Decoder(ContentType).decode
+decode_anchor_content = msgspec.json.Decoder(AnchorContentView).decode
+decode_bulk_record = msgspec.json.Decoder(BulkRecord).decode

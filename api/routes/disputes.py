@@ -6,12 +6,13 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
-from api.deps import Bundle, Exporter, ExportRequest, LedgerDeps
+from api.deps import Bundle, Exporter, LedgerDeps
 from api.errors import responses
 from api.params import Flag, RefPath
 from api.routes.common import proofs_for, views_of
 from api.schemas import DocOut
 from api.security import SECURITY
+from ledger.bundle import ExportScope
 from ledger.errors import StorageError
 from projections.cases import case_view
 from projections.rounds import reconstruct_round
@@ -76,7 +77,7 @@ class RoundsController(Controller):
     )
     def bundle(self, exporter: NamedDependency[Exporter | None], round_id: RefPath) -> Response[bytes]:
         """Export the round (its stream and the jackpot/wallet events linked to it) with proofs."""
-        return bundle_response(exporter_of(exporter)(ExportRequest("round", round_id)))
+        return bundle_response(exporter_of(exporter)(ExportScope.round(round_id)))
 
 
 class ComplianceController(Controller):

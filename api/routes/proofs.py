@@ -8,13 +8,14 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from api.deps import Exporter, ExportRequest, LedgerDeps, VerificationLog
+from api.deps import Exporter, LedgerDeps, VerificationLog
 from api.errors import responses
 from api.params import MAX_SIZE, REF, STREAM, OptionalSizeQuery, SizePath, SizeQuery
 from api.routes.common import checkpoint_out, inclusion_out
 from api.routes.disputes import BUNDLE_RESPONSE, bundle_response, exporter_of
 from api.schemas import CheckpointOut, ConsistencyOut, InclusionOut, VerificationOut
 from api.security import SECURITY
+from ledger.bundle import ExportScope
 from ledger.errors import NotFoundError, StorageError, ValidationError
 from ledger.merkle_log import MerkleLog
 
@@ -145,14 +146,14 @@ class ProofsController(Controller):
         if kinds != 1 or (start is None) != (end is None):
             raise ValidationError("give exactly one of stream, round, or start and end", field="stream")
         if stream is not None:
-            request = ExportRequest("stream", stream)
+            request = ExportScope.stream(stream)
         elif round_id is not None:
-            request = ExportRequest("round", round_id)
+            request = ExportScope.round(round_id)
         else:
             start, end = start or 0, end or 0
             if start >= end:
                 raise ValidationError(f"need start < end, got {start}:{end}", field="end")
-            request = ExportRequest("range", f"{start}:{end}", start, end)
+            request = ExportScope.range(start, end)
         return bundle_response(exporter_of(exporter)(request))
 
     @get(

@@ -17,13 +17,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra.export import ExportScope, export_bundle
 from infra.signing import Ed25519Signer, Ed25519Verifier
 from infra.sqlite import SqliteEventStore
 from infra.tree import PostgresTreeStore, SqliteTreeStore
 from infra.worm import LocalWormStore
 from ledger.application import Ledger
-from ledger.bundle import MANIFEST, BundleError, Scope, build_bundle, verify_bundle
+from ledger.bundle import (
+    MANIFEST,
+    BundleError,
+    ExportScope,
+    Scope,
+    build_bundle,
+    export_bundle,
+    verify_bundle,
+)
 from ledger.encoding import canonical
 from ledger.errors import NotFoundError, ValidationError
 from ledger.merkle_log import MerkleLog, TreeStore

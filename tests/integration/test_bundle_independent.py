@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from infra.export import ExportScope
 from infra.keys import AesGcmFieldCipher, SqliteKeyTable
 from infra.sqlite import SqliteEventStore
 from infra.tree import SqliteTreeStore
 from ledger.application import Ledger
+from ledger.bundle import ExportScope
 from tests.conftest import KEK, FixedClock
 from tests.integration.test_bundle import _verifier, build_history
 

@@ -1,211 +1,66 @@
-"""Evidence bundles, format v1: build one zip from collected inputs, verify one offline.
+"""Verify an evidence bundle (format v1) offline and name the first fault.
 
-The format is specified in ``docs/bundle-format.md``; this module is its reference
-implementation. Verification needs no network and no database: everything is recomputed
-from the bytes in the zip, and trust comes only from the ``Verifier`` objects passed in
-(the ``--trusted-key`` file), never from the keyring inside the bundle. The first fault
-is raised as a ``BundleError`` that names the file, event position, stream and checkpoint
+Verification needs no network and no database: everything is recomputed from the bytes in
+the zip, and trust comes only from the ``Verifier`` objects passed in (the
+``--trusted-key`` file), never from the keyring inside the bundle. The first fault is
+raised as a ``BundleError`` that names the file, event position, stream and checkpoint
 size, with what was expected and what was found.
 
-The writer and the checker are kept in one module (longer than the house norm) so that the
-format lives in one place.
+This checker is deliberately independent of ``ledger.verify``, as tessera's ``fsck`` is of
+its log: it is what an auditor runs on bytes they were handed, so it shares only the
+primitives (record decoding, chain and Merkle hashes, the RFC 9162 verifiers, checkpoint
+signatures) and restates its own rules, with faults located by bundle member. The
+checkpoint-link rule differs anyway: a bundle holds a subset of the checkpoints, so a link
+is checked only where two consecutive checkpoints are both present, while
+``ledger.verify.ledger.open_all`` sees every checkpoint and requires every link.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import struct
 import time
-import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
+from ledger.bundle.format import (
+    CHAINS,
+    EVENTS,
+    FORMAT,
+    KEYRING,
+    MANIFEST,
+    MEMBER_NAME,
+    AnchorProof,
+    BundleError,
+    Chain,
+    ConsistencyFile,
+    Counts,
+    InclusionFile,
+    Manifest,
+    ReceiptsFile,
+    Scope,
+    Where,
+    consistency_path,
+    event_line,
+    inclusion_path,
+    locate,
+    note_path,
+    receipts_path,
+    record_path,
+)
+from ledger.bundle.zipread import read_zip
 from ledger.chain import GENESIS, event_hash
 from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_checkpoint
-from ledger.encoding import canonical, decode_record
-from ledger.errors import ValidationError, VerificationError
-from ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash, verify_consistency, verify_inclusion
+from ledger.encoding import canonical, decode_anchor_content, decode_content_stream, decode_record
+from ledger.errors import VerificationError
+from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 
-FORMAT: Final = "audit-ledger-bundle/v1"
-MANIFEST: Final = "bundle.json"
-EVENTS: Final = "events.ndjson"
-CHAINS: Final = "chains.json"
-KEYRING: Final = "keys/public.txt"
-# Fixed member timestamp: the same inputs give byte-identical zips.
-_EPOCH: Final = (1980, 1, 1, 0, 0, 0)
-_NAME = re.compile(
-    r"(?:(?P<record>records/(?P<rp>[0-9]{20})\.bin)|(?P<note>checkpoints/(?P<cs>[0-9]{20})\.note)"
-    r"|(?P<incl>proofs/inclusion/(?P<ip>[0-9]{20})\.json)"
-    r"|(?P<cons>proofs/consistency/(?P<ca>[0-9]{20})-(?P<cb>[0-9]{20})\.json)"
-    r"|(?P<rcpt>receipts/(?P<rs>[0-9]{20})\.json)|events\.ndjson|chains\.json|keys/public\.txt)"
-)
-_LOCAL_HEADER: Final = 30
 _RANGE = re.compile(r"(0|[1-9][0-9]*):(0|[1-9][0-9]*)")
-# msgspec patterns are searched, and "$" would accept a trailing newline: anchor with \A…\Z.
-_TIMESTAMP = r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z"
-
-Hex = Annotated[str, msgspec.Meta(pattern=r"\A[0-9a-f]{64}\Z")]
-Count = Annotated[int, msgspec.Meta(ge=0)]
-Size = Annotated[int, msgspec.Meta(ge=1)]
 T = TypeVar("T")
-
-
-class Scope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What the bundle was exported for, and the sealed positions that selection matched."""
-
-    kind: Literal["stream", "round", "range"]
-    value: str
-    positions: list[Count]
-
-
-class Counts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """How many of each thing the bundle holds."""
-
-    checkpoints: Count
-    events: Count
-    receipts: Count
-    streams: Count
-
-
-class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``bundle.json``."""
-
-    checkpoint_size: Size
-    counts: Counts
-    created_at: Annotated[str, msgspec.Meta(pattern=_TIMESTAMP)]
-    digest: Hex
-    files: dict[str, Hex]
-    format: str
-    origin: str
-    scope: Scope
-
-
-class Chain(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One entry of ``chains.json``: a stream from genesis to its head under the latest checkpoint."""
-
-    head_hash: Hex
-    positions: list[Count]
-    stream: str
-
-
-class InclusionFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``proofs/inclusion/<position>.json`` (RFC 9162 §2.1.3)."""
-
-    audit_path: list[Hex]
-    leaf_index: Count
-    tree_size: Size
-
-
-class ConsistencyFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``proofs/consistency/<first>-<second>.json`` (RFC 9162 §2.1.4)."""
-
-    consistency_path: list[Hex]
-    first: Size
-    second: Size
-
-
-class Receipt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A WORM anchor receipt: the ``anchor.written`` record itself, proven in the log.
-
-    ``anchor`` is the exact stored record bytes (embedded as JSON); ``inclusion`` proves
-    them, as leaf ``anchor.ledger.position``, under a checkpoint of the bundle.
-    """
-
-    anchor: msgspec.Raw
-    inclusion: InclusionFile
-
-
-class ReceiptsFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``receipts/<size>.json``: the proven anchor receipts of one checkpoint."""
-
-    checkpoint_size: Size
-    receipts: list[Receipt]
-
-
-class _AnchorPayload(msgspec.Struct):
-    checkpoint_hash: str
-    checkpoint_size: int
-    object_sha256: str
-    store: str
-
-
-class _AnchorContent(msgspec.Struct):
-    payload: _AnchorPayload
-    stream: str
-    type: str
-
-
-_anchor_content = msgspec.json.Decoder(_AnchorContent)
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """Input to ``build_bundle``: an ``anchor.written`` record and its inclusion proof."""
-
-    record: bytes
-    proof: InclusionProof
-
-
-class EventLine(msgspec.Struct, frozen=True):
-    """One line of ``events.ndjson``; ``record`` is the record bytes, embedded as JSON."""
-
-    hash: str
-    position: int
-    record: msgspec.Raw
-    stream: str
-    stream_position: int
-
-
-class _Keys(msgspec.Struct):
-    stream: str
-
-
-_keys = msgspec.json.Decoder(_Keys)
-
-
-@dataclass(frozen=True, slots=True)
-class Where:
-    """Where a fault is: the bundle member, and the event or checkpoint it concerns."""
-
-    file: str | None = None
-    position: int | None = None
-    stream: str | None = None
-    checkpoint: int | None = None
-
-
-class BundleError(VerificationError):
-    """The first fault in a bundle, located: file, event position, stream, checkpoint size."""
-
-    def __init__(
-        self, message: str, at: Where | None = None, *, expected: object = None, found: object = None
-    ) -> None:
-        super().__init__(message)
-        at = at or Where()
-        self.file = at.file
-        self.position = at.position
-        self.stream = at.stream
-        self.checkpoint = at.checkpoint
-        self.expected = None if expected is None else str(expected)
-        self.found = None if found is None else str(found)
-
-    def as_dict(self) -> dict[str, object]:
-        """The fault as data (for ``--json``)."""
-        return {
-            "message": self.message,
-            "file": self.file,
-            "position": self.position,
-            "stream": self.stream,
-            "checkpoint": self.checkpoint,
-            "expected": self.expected,
-            "found": self.found,
-        }
 
 
 @dataclass(frozen=True)
@@ -222,160 +77,6 @@ class BundleReport:
     latest_checkpoint: int
     receipts: int
     seconds: float
-
-
-# --- paths ---------------------------------------------------------------------------------
-
-
-def record_path(position: int) -> str:
-    """``records/<position, 20 digits>.bin``."""
-    return f"records/{position:020d}.bin"
-
-
-def note_path(size: int) -> str:
-    """``checkpoints/<size, 20 digits>.note``."""
-    return f"checkpoints/{size:020d}.note"
-
-
-def inclusion_path(position: int) -> str:
-    """``proofs/inclusion/<position, 20 digits>.json``."""
-    return f"proofs/inclusion/{position:020d}.json"
-
-
-def consistency_path(first: int, second: int) -> str:
-    """``proofs/consistency/<first>-<second>.json`` (20 digits each)."""
-    return f"proofs/consistency/{first:020d}-{second:020d}.json"
-
-
-def receipts_path(size: int) -> str:
-    """``receipts/<size, 20 digits>.json``."""
-    return f"receipts/{size:020d}.json"
-
-
-def _where(name: str) -> Where:
-    """Locate a member by its name: the event position or checkpoint size it is about."""
-    m = _NAME.fullmatch(name)
-    if m is None:
-        return Where(name)
-    if (p := m["rp"] or m["ip"]) is not None:
-        return Where(name, position=int(p))
-    if (s := m["cs"] or m["rs"] or m["ca"]) is not None:
-        return Where(name, checkpoint=int(s))
-    return Where(name)
-
-
-# --- building ------------------------------------------------------------------------------
-
-
-def build_bundle(
-    *,
-    origin: str,
-    created_at: str,
-    scope: Scope,
-    records: Mapping[int, bytes],
-    notes: Mapping[int, bytes],
-    inclusion: Mapping[int, InclusionProof],
-    consistency: Sequence[ConsistencyProof],
-    receipts: Mapping[int, Sequence[Anchor]],
-    keyring: str,
-) -> bytes:
-    """Assemble a v1 bundle from already-collected inputs; return the zip bytes.
-
-    ``records`` maps global position to stored record bytes and must hold every stream it
-    touches from stream position 0 on; ``chains.json`` and ``events.ndjson`` are derived
-    from them. The zip is deterministic: the same inputs give the same bytes.
-
-    Raises:
-        ValidationError: the inputs cannot form a valid bundle (an exporter bug).
-    """
-    chains, lines = _derive(records)
-    files: dict[str, bytes] = {record_path(p): records[p] for p in sorted(records)}
-    files |= {note_path(s): n for s, n in notes.items()}
-    files |= {inclusion_path(p): canonical(_inclusion_file(proof)) for p, proof in inclusion.items()}
-    for c in consistency:
-        body = ConsistencyFile(consistency_path=list(c.consistency_path), first=c.first, second=c.second)
-        files[consistency_path(c.first, c.second)] = canonical(body)
-    for size, rs in receipts.items():
-        if rs:
-            proven = [Receipt(anchor=msgspec.Raw(a.record), inclusion=_inclusion_file(a.proof)) for a in rs]
-            files[receipts_path(size)] = canonical(ReceiptsFile(checkpoint_size=size, receipts=proven))
-    files |= {CHAINS: canonical(chains), EVENTS: b"".join(lines), KEYRING: keyring.encode()}
-    if not notes:
-        raise ValidationError("a bundle needs at least one checkpoint", field="notes")
-    counts = Counts(
-        checkpoints=len(notes),
-        events=len(records),
-        receipts=sum(len(rs) for rs in receipts.values()),
-        streams=len(chains),
-    )
-    manifest: dict[str, Any] = msgspec.to_builtins(
-        {
-            "checkpoint_size": max(notes),
-            "counts": counts,
-            "created_at": created_at,
-            "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-            "format": FORMAT,
-            "origin": origin,
-            "scope": scope,
-        }
-    )
-    manifest["digest"] = hashlib.sha256(canonical(manifest)).hexdigest()
-    return _zip({MANIFEST: canonical(manifest)} | dict(sorted(files.items())))
-
-
-def _inclusion_file(proof: InclusionProof) -> InclusionFile:
-    return InclusionFile(
-        audit_path=list(proof.audit_path), leaf_index=proof.leaf_index, tree_size=proof.tree_size
-    )
-
-
-def _derive(records: Mapping[int, bytes]) -> tuple[list[Chain], list[bytes]]:
-    """Return the chains and the ``events.ndjson`` lines of ``records``."""
-    walked: dict[str, tuple[list[int], bytes]] = {}
-    lines: list[bytes] = []
-    for p in sorted(records):
-        data = records[p]
-        record = decode_record(data)
-        stream = _keys.decode(record.event).stream
-        positions, prev = walked.get(stream, ([], GENESIS))
-        if record.ledger.stream_position != len(positions) or record.ledger.prev_hash != prev.hex():
-            msg = (
-                f"stream {stream}: the record at global position {p} is stream position "
-                f"{record.ledger.stream_position}, expected {len(positions)} linked to {prev.hex()}; "
-                f"a bundle holds every stream from genesis"
-            )
-            raise ValidationError(msg, field="records")
-        h = event_hash(prev, data)
-        positions.append(p)
-        walked[stream] = (positions, h)
-        lines.append(_event_line(p, stream, record.ledger.stream_position, h, data))
-    chains = [Chain(head_hash=h.hex(), positions=ps, stream=s) for s, (ps, h) in sorted(walked.items())]
-    return chains, lines
-
-
-def _event_line(position: int, stream: str, stream_position: int, h: bytes, data: bytes) -> bytes:
-    line = EventLine(
-        hash=h.hex(),
-        position=position,
-        record=msgspec.Raw(data),
-        stream=stream,
-        stream_position=stream_position,
-    )
-    return canonical(line) + b"\n"
-
-
-def _zip(files: Mapping[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name, date_time=_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
-    return buf.getvalue()
-
-
-# --- verifying -----------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -401,7 +102,7 @@ def verify_bundle(data: bytes, verifiers: Sequence[Verifier]) -> BundleReport:
         BundleError: the first fault, located.
     """
     started = time.perf_counter()
-    members = _read_zip(data)
+    members = read_zip(data)
     manifest = _read_manifest(members)
     _check_files(manifest, members)
     recs = _records(members, manifest.checkpoint_size)
@@ -427,58 +128,6 @@ def verify_bundle(data: bytes, verifiers: Sequence[Verifier]) -> BundleReport:
         receipts=receipts,
         seconds=time.perf_counter() - started,
     )
-
-
-def _read_zip(data: bytes) -> dict[str, bytes]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise BundleError(f"not a readable zip file: {e}", expected="a zip file") from None
-    members: dict[str, bytes] = {}
-    with zf:
-        for info in zf.infolist():
-            name = info.filename
-            if name in members:
-                raise BundleError(f"{name} appears twice in the zip", _where(name), found="2 members")
-            try:
-                members[name] = _member(data, info) if _plain(info) else zf.read(info)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as e:
-                msg = f"{name} cannot be read from the zip: {e}"
-                raise BundleError(msg, _where(name)) from None
-    return members
-
-
-def _plain(info: zipfile.ZipInfo) -> bool:
-    """Whether a member can take the fast path: stored or deflated, not encrypted."""
-    return info.compress_type in {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED} and not info.flag_bits & 0x1
-
-
-def _member(data: bytes, info: zipfile.ZipInfo) -> bytes:
-    """Read one member straight from the zip bytes, with ``ZipFile.read``'s checks.
-
-    Bundles hold three small members per event, and ``ZipFile.read``'s file-object plumbing
-    costs more than the inflating itself: slicing the bytes cut ``bench.bundle``'s verify
-    time by a fifth. The local header must name the same file, the size must match and the
-    CRC-32 must hold.
-    """
-    off = info.header_offset
-    head = data[off : off + _LOCAL_HEADER]
-    if len(head) < _LOCAL_HEADER or head[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile("bad local file header")
-    name_len, extra_len = struct.unpack("<HH", head[26:30])
-    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    if data[off + _LOCAL_HEADER : off + _LOCAL_HEADER + name_len] != info.orig_filename.encode(encoding):
-        raise zipfile.BadZipFile("local file header names another file")
-    start = off + _LOCAL_HEADER + name_len + extra_len
-    raw = data[start : start + info.compress_size]
-    if info.compress_type == zipfile.ZIP_STORED:
-        out = raw
-    else:
-        inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-        out = inflate.decompress(raw, info.file_size + 1)
-    if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 or size for file {info.filename!r}")
-    return out
 
 
 def _decode(name: str, raw: bytes, type_: type[T], at: Where) -> T:
@@ -524,17 +173,17 @@ def _check_files(manifest: Manifest, members: Mapping[str, bytes]) -> None:
     listed = manifest.files
     for name in sorted(set(members) - {MANIFEST}):
         if name not in listed:
-            raise BundleError(f"{name} is in the zip but not listed in {MANIFEST}", _where(name))
+            raise BundleError(f"{name} is in the zip but not listed in {MANIFEST}", locate(name))
     for name in sorted(listed):
-        if _NAME.fullmatch(name) is None:
+        if MEMBER_NAME.fullmatch(name) is None:
             raise BundleError(f"{MANIFEST} lists {name}, which is no file of format v1", Where(MANIFEST))
         if name not in members:
-            raise BundleError(f"{name} is listed in {MANIFEST} but missing from the zip", _where(name))
+            raise BundleError(f"{name} is listed in {MANIFEST} but missing from the zip", locate(name))
         got = hashlib.sha256(members[name]).hexdigest()
         if got != listed[name]:
             msg = f"{name}: sha256 expected {listed[name]} (from {MANIFEST}), found {got}"
             at = replace(
-                _where(name), stream=_stream_hint(members[name]) if name.startswith("records/") else None
+                locate(name), stream=_stream_hint(members[name]) if name.startswith("records/") else None
             )
             raise BundleError(msg, at, expected=listed[name], found=got)
     for name in (CHAINS, EVENTS, KEYRING):
@@ -545,7 +194,7 @@ def _check_files(manifest: Manifest, members: Mapping[str, bytes]) -> None:
 def _stream_hint(data: bytes) -> str | None:
     """The stream a (possibly damaged) record names, to locate a fault better; None if unreadable."""
     try:
-        return _keys.decode(decode_record(data).event).stream
+        return decode_content_stream(decode_record(data).event).stream
     except (msgspec.MsgspecError, UnicodeDecodeError):
         return None
 
@@ -554,7 +203,7 @@ def _members(members: Mapping[str, bytes], group: str) -> dict[int, bytes]:
     """Members of one kind keyed by the number in their name, ascending."""
     out: dict[int, bytes] = {}
     for name in sorted(members):
-        m = _NAME.fullmatch(name)
+        m = MEMBER_NAME.fullmatch(name)
         if m is not None and m[group] is not None:
             out[int(m[group])] = members[name]
     return out
@@ -566,7 +215,7 @@ def _records(members: Mapping[str, bytes], latest: int) -> dict[int, _Rec]:
         name = record_path(p)
         try:
             record = decode_record(data)
-            stream = _keys.decode(record.event).stream
+            stream = decode_content_stream(record.event).stream
         except (msgspec.MsgspecError, UnicodeDecodeError) as e:
             raise BundleError(f"{name}: not a valid v1 record: {e}", Where(name, p)) from None
         at = Where(name, p, stream)
@@ -685,7 +334,7 @@ def _check_inclusion(
     stray = sorted(set(proofs) - set(recs))
     if stray:
         msg = f"inclusion proof for event {stray[0]}, which is not in the bundle"
-        raise BundleError(msg, _where(inclusion_path(stray[0])))
+        raise BundleError(msg, locate(inclusion_path(stray[0])))
     for p, rec in recs.items():
         name = inclusion_path(p)
         at = Where(name, p, rec.stream)
@@ -714,7 +363,7 @@ def _check_consistency(members: Mapping[str, bytes], opened: Mapping[int, Checkp
     stray = sorted(set(proofs) - set(wanted))
     if stray:
         msg = f"{stray[0]}: no consistency proof of this pair belongs in the bundle"
-        raise BundleError(msg, _where(stray[0]))
+        raise BundleError(msg, locate(stray[0]))
     for name, size in sorted(wanted.items(), key=lambda kv: kv[1]):
         at = Where(name, checkpoint=size)
         if name not in proofs:
@@ -751,13 +400,13 @@ def _check_receipts(
 
 
 def _check_anchor(
-    what: str, at: Where, receipt: Receipt, size: int, digest: str, opened: Mapping[int, Checkpoint]
+    what: str, at: Where, receipt: AnchorProof, size: int, digest: str, opened: Mapping[int, Checkpoint]
 ) -> None:
     """One receipt: an ``anchor.written`` event for this exact note, included in the log."""
     data = bytes(receipt.anchor)
     try:
         record = decode_record(data)
-        content = _anchor_content.decode(record.event)
+        content = decode_anchor_content(record.event)
     except (msgspec.MsgspecError, UnicodeDecodeError) as e:
         raise BundleError(f"{what}: not a v1 anchor.written record: {e}", at) from None
     p, payload = record.ledger.position, content.payload
@@ -802,7 +451,7 @@ def _check_events(raw: bytes, recs: Mapping[int, _Rec]) -> None:
         msg = f"{EVENTS}: expected {len(recs)} newline-terminated lines, found {len(lines) - 1}"
         raise BundleError(msg, Where(EVENTS), expected=len(recs), found=len(lines) - 1)
     for n, (line, rec) in enumerate(zip(lines, recs.values(), strict=False), start=1):
-        want = _event_line(rec.position, rec.stream, rec.stream_position, rec.hash, rec.data)
+        want = event_line(rec.position, rec.stream, rec.stream_position, rec.hash, rec.data)
         if line + b"\n" != want:
             msg = f"{EVENTS} line {n}: does not agree with {record_path(rec.position)}{_diff(line, want)}"
             raise BundleError(

@@ -1,5 +1,8 @@
 """Collect an evidence bundle (docs/bundle-format.md) from the event store and the Merkle log.
 
+An application service over the ports only (``EventStore``, ``TreeStore``, ``MerkleLog``):
+the CLI and the API hand it their adapters.
+
 Only events sealed by the latest checkpoint are exported: a bundle proves every event it
 holds, and an event beyond the latest checkpoint has nothing to be proven against yet.
 The summary says how many were left out and why.
@@ -12,12 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-import msgspec
-
-from ledger.bundle import Anchor, Scope, build_bundle
+from ledger.bundle.build import Anchor, build_bundle
+from ledger.bundle.format import Scope
 from ledger.chain import StoredRecord
 from ledger.checkpoint import parse_checkpoint
-from ledger.encoding import decode_content, decode_record
+from ledger.encoding import decode_content, decode_content_stream, decode_record
 from ledger.errors import NotFoundError, ValidationError
 from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
@@ -81,15 +83,8 @@ class ExportSummary:
     reason: str | None
 
 
-class _Keys(msgspec.Struct):
-    stream: str
-
-
-_keys = msgspec.json.Decoder(_Keys)
-
-
 def _stream_of(r: StoredRecord) -> str:
-    return _keys.decode(decode_record(r.data).event).stream
+    return decode_content_stream(decode_record(r.data).event).stream
 
 
 def export_bundle(
@@ -164,7 +159,7 @@ def export_bundle(
 
 
 def _count_streams(records: dict[int, bytes]) -> int:
-    return len({_keys.decode(decode_record(d).event).stream for d in records.values()})
+    return len({decode_content_stream(decode_record(d).event).stream for d in records.values()})
 
 
 def _select(store: EventStore, scope: ExportScope) -> list[StoredRecord]:
