@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-import msgspec
-
 from ledger.application import Ledger
 from ledger.catalogue.types import Timestamp
 from ledger.checkpoint import (
@@ -37,7 +35,7 @@ from ledger.checkpoint import (
     parse_checkpoint,
     sign_checkpoint,
 )
-from ledger.encoding import decode_record
+from ledger.encoding import decode_content_type, decode_record
 from ledger.merkle import leaf_hash
 from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import Clock
@@ -48,13 +46,6 @@ READ_CHUNK = 10_000
 
 # retention(types in the batch, sealed_at) -> (retain-until, winning category, policy version)
 Retention = Callable[[Iterable[str], str], tuple[str, str, str]]
-
-
-class _TypeOnly(msgspec.Struct):
-    type: str
-
-
-_type_of = msgspec.json.Decoder(_TypeOnly).decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +128,7 @@ class Sealer:
         if waiting <= 0 or waiting >= limit:
             return max(waiting, 0), 0
         records = self.ledger.store.read(start, waiting)
-        producer = sum(_type_of(decode_record(r.data).event).type != ANCHOR_TYPE for r in records)
+        producer = sum(decode_content_type(decode_record(r.data).event).type != ANCHOR_TYPE for r in records)
         return waiting, producer
 
     # -- steps ---------------------------------------------------------------------------------
@@ -150,7 +141,7 @@ class Sealer:
             records = self.ledger.store.read(position, min(READ_CHUNK, end - position))
             for r in records:
                 leaves.append(leaf_hash(r.data))
-                types.add(_type_of(decode_record(r.data).event).type)
+                types.add(decode_content_type(decode_record(r.data).event).type)
             position += len(records)
             if not records:
                 break

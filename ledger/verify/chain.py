@@ -1,6 +1,6 @@
 """The chain part of whole-log verification (``ChainCheck``, a ``ledger.verify.log.SpanCheck``).
 
-In bulk, a span of records is decoded once each into a minimal Struct (as strict as
+In bulk, a span of records is decoded once each into ``ledger.encoding.BulkRecord`` (as strict as
 ``decode_record`` plus the content's event id and stream), its columns compared whole
 with what the records hold, and its chains followed in one loop that hashes each record
 onto its stream's recomputed end. One record on its own is checked field by field, in the
@@ -18,34 +18,11 @@ from typing import Final, NamedTuple
 import msgspec
 
 from ledger.chain import DOMAIN_TAG, GENESIS, StoredColumns, event_hash, stream_id_hex
-from ledger.encoding import decode_record
+from ledger.encoding import BulkLedger, decode_bulk_record, decode_content_keys, decode_record
 from ledger.errors import ChainError
 
 _GENESIS_HEX: Final = GENESIS.hex()
 
-
-class _Keys(msgspec.Struct):
-    event_id: str
-    stream: str
-
-
-class _Ledger(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    position: int
-    prev_hash: str
-    recorded_at: str
-    stream_position: int
-
-
-class _Record(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """Record v1 read exactly as strictly as ``decode_record`` then ``_Keys`` read it, in one pass."""
-
-    event: _Keys
-    ledger: _Ledger
-    v: int
-
-
-_keys = msgspec.json.Decoder(_Keys)
-_decode = msgspec.json.Decoder(_Record).decode
 
 End = tuple[int, bytes, str, int, str]
 """A stream's recomputed end: stream position, hash, the hash in hex, global position, stream id."""
@@ -80,7 +57,7 @@ class ChainCheck:
         """Check ``span`` in bulk; return its commit, or None when anything differs."""
         n = len(span)
         try:
-            records = list(map(_decode, span.data))
+            records = list(map(decode_bulk_record, span.data))
         except (msgspec.MsgspecError, UnicodeDecodeError):
             return None
         ledgers = [r.ledger for r in records]
@@ -108,7 +85,7 @@ class ChainCheck:
         return commit
 
     def _link(
-        self, streams: list[str], ledgers: list[_Ledger], span: StoredColumns, firsts: _Claims
+        self, streams: list[str], ledgers: list[BulkLedger], span: StoredColumns, firsts: _Claims
     ) -> dict[str, End] | None:
         """The span's new stream ends, or None where a record does not continue its stream."""
         new: dict[str, End] = {}
@@ -125,7 +102,7 @@ class ChainCheck:
             new[stream] = (sp, h, h.hex(), position, sid)
         return new
 
-    def _start(self, stream: str, ledger: _Ledger, firsts: _Claims) -> End:
+    def _start(self, stream: str, ledger: BulkLedger, firsts: _Claims) -> End:
         """The end a stream met for the first time continues: genesis, or (deferred) its claim."""
         if not self._deferred:
             return stream_start(stream)
@@ -180,7 +157,7 @@ def _check_record(expected_position: int, r: _Row, ends: dict[str, End]) -> None
         )
     try:
         record = decode_record(r.data)
-        keys = _keys.decode(record.event)
+        keys = decode_content_keys(record.event)
     except (msgspec.MsgspecError, UnicodeDecodeError) as e:
         msg = f"record at global position {r.position} is not a valid v1 record: {e}"
         raise ChainError(msg, position=r.position) from None
