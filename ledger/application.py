@@ -17,8 +17,8 @@ from ledger.chain import Pending, StoredRecord, event_hash
 from ledger.encoding import content_bytes, decode_content, decode_record
 from ledger.errors import LedgerError, NotFoundError, StorageError, ValidationError
 from ledger.event import EventIn, Receipt
+from ledger.pii import decrypt_payload, encrypt_payloads
 from ledger.ports import Clock, EventStore, FieldCipher
-from ledger.sealing import open_payload, seal_payloads
 
 MAX_BATCH = 10_000
 
@@ -187,7 +187,7 @@ class Ledger:
     def prepare(self, events: Sequence[EventIn | Mapping[str, Any]]) -> list[Pending]:
         """Validate, seal and canonically encode ``events`` (no storage access but keys)."""
         checked = [self._check(i, e) for i, e in enumerate(events)]
-        seal_payloads(self._cipher, [(t, e.event_id, p) for e, t, p in checked])
+        encrypt_payloads(self._cipher, [(t, e.event_id, p) for e, t, p in checked])
         recorded_at = Timestamp.from_epoch_ms(self._clock.now_ms()).canonical()
         return [
             Pending(
@@ -239,7 +239,7 @@ class Ledger:
         record = decode_record(stored.data)
         content = decode_content(record.event)
         stored_type = self.catalogue.get(content.type, content.schema_version)
-        payload, erased = open_payload(self._cipher, stored_type, content.event_id, content.payload)
+        payload, erased = decrypt_payload(self._cipher, stored_type, content.event_id, content.payload)
         latest, payload = self.catalogue.upcast(stored_type, payload)
         prev = bytes.fromhex(record.ledger.prev_hash)
         return ReadEvent(

@@ -56,7 +56,7 @@ class EventStore(Protocol):
 class FieldCipher(Protocol):
     """Per-subject authenticated encryption of personal fields (AES-256-GCM in infra).
 
-    Sealing is deterministic for a given subject key, aad and plaintext, so an idempotent
+    Encryption is deterministic for a given subject key, aad and plaintext, so an idempotent
     resubmission produces identical ciphertext; ``aad`` binds a value to its event and field.
     """
 

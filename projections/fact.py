@@ -13,7 +13,7 @@ import msgspec
 from ledger.catalogue import CATALOGUE, Catalogue
 from ledger.chain import event_hash
 from ledger.encoding import Content, Ledger
-from ledger.sealing import SEALED
+from ledger.pii import ENCRYPTED
 
 SEALED_MARK = "[sealed]"
 
@@ -89,8 +89,9 @@ def decode_fact(data: bytes, catalogue: Catalogue = CATALOGUE) -> Fact:
 
 def redacted(payload: dict[str, Any]) -> dict[str, Any]:
     """Return ``payload`` with every sealed field replaced by ``SEALED_MARK`` (no ciphertext in views)."""
-    if not any(isinstance(v, dict) and v.get("sealed") == SEALED for v in payload.values()):
+    if not any(isinstance(v, dict) and v.get("sealed") == ENCRYPTED for v in payload.values()):
         return payload
     return {
-        k: SEALED_MARK if isinstance(v, dict) and v.get("sealed") == SEALED else v for k, v in payload.items()
+        k: SEALED_MARK if isinstance(v, dict) and v.get("sealed") == ENCRYPTED else v
+        for k, v in payload.items()
     }

@@ -14,8 +14,8 @@ import pytest
 from ledger.application import Ledger
 from ledger.encoding import decode_content, decode_record
 from ledger.errors import ConflictError, PolicyViolationError, VerificationError
+from ledger.pii import ENCRYPTED, ERASED, aad
 from ledger.ports import FieldCipher
-from ledger.sealing import ERASED, SEALED, aad
 from ledger.verify import iter_store, verify_log
 from tests.conftest import FixedClock
 from tests.factories import Events
@@ -61,7 +61,7 @@ def test_stored_bytes_never_hold_plaintext_but_history_does(
         payload = decode_content(decode_record(state).event).payload
         for field in ("full_name", "date_of_birth"):
             assert set(payload[field]) == {"ct", "key", "nonce", "sealed"}
-            assert payload[field]["sealed"] == SEALED
+            assert payload[field]["sealed"] == ENCRYPTED
         assert payload["full_name"]["key"] == payload["date_of_birth"]["key"]
     for player, (name, dob) in PEOPLE.items():
         [event] = ledger.history(f"Player:{player}")

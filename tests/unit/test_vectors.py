@@ -25,7 +25,7 @@ from infra.sqlite import SqliteEventStore
 from ledger.application import Ledger
 from ledger.chain import DOMAIN_TAG, GENESIS, Linker, Pending, Row, event_hash, stream_id
 from ledger.encoding import RECORD_VERSION, canonical, decode_content, decode_record
-from ledger.sealing import SEALED
+from ledger.pii import ENCRYPTED
 from tests.conftest import FixedClock
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "chain_v1.json").read_text(encoding="utf-8"))
@@ -144,7 +144,9 @@ def test_the_sealed_field_layout_is_pinned() -> None:
         sealed = content.payload[field]
         assert set(sealed) == {"ct", "key", "nonce", "sealed"}
         assert (
-            (sealed["sealed"], sealed["key"]) == (SEALED, key["key_id"]) == ("aes-256-gcm/v1", key["key_id"])
+            (sealed["sealed"], sealed["key"])
+            == (ENCRYPTED, key["key_id"])
+            == ("aes-256-gcm/v1", key["key_id"])
         )
         aad = f"{content.event_id}/{field}".encode()
         plain = submitted[field].encode()

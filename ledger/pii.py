@@ -1,6 +1,6 @@
-"""Sealing personal fields: only ciphertext under a per-subject key enters hashed bytes.
+"""Encrypting personal fields (PII): only ciphertext under a per-subject key enters hashed bytes.
 
-A sealed field is stored as ``{"ct":…,"key":…,"nonce":…,"sealed":"aes-256-gcm/v1"}``; the
+An encrypted field is stored as ``{"ct":…,"key":…,"nonce":…,"sealed":"aes-256-gcm/v1"}``; the
 associated data binds it to its event id and field name, so a ciphertext cannot be moved to
 another event or field. Destroying the subject's key (erasure) leaves the bytes, and so every
 hash and proof, unchanged; reads then show the field as erased.
@@ -15,17 +15,18 @@ from uuid import UUID
 from ledger.catalogue.registry import EventType
 from ledger.ports import FieldCipher
 
-SEALED: Final = "aes-256-gcm/v1"
+# The stored marker keeps its key ``"sealed"`` and this value: they are in hashed bytes.
+ENCRYPTED: Final = "aes-256-gcm/v1"
 ERASED: Final = {"erased": True}
 
 
 def aad(event_id: UUID, field: str) -> bytes:
-    """Associated data binding a sealed value to its event and field."""
+    """Associated data binding an encrypted value to its event and field."""
     return f"{event_id}/{field}".encode()
 
 
-def seal_payloads(cipher: FieldCipher, items: Sequence[tuple[EventType, UUID, dict[str, Any]]]) -> None:
-    """Replace, in place, every personal field of each payload by its sealed form.
+def encrypt_payloads(cipher: FieldCipher, items: Sequence[tuple[EventType, UUID, dict[str, Any]]]) -> None:
+    """Replace, in place, every personal field of each payload by its encrypted form.
 
     Raises:
         PolicyViolationError: from the cipher, for a subject that was erased.
@@ -42,25 +43,25 @@ def seal_payloads(cipher: FieldCipher, items: Sequence[tuple[EventType, UUID, di
     if not wanted:
         return
     for (payload, name), (key, nonce, ct) in zip(places, cipher.seal(wanted), strict=True):
-        payload[name] = {"ct": ct, "key": key, "nonce": nonce, "sealed": SEALED}
+        payload[name] = {"ct": ct, "key": key, "nonce": nonce, "sealed": ENCRYPTED}
 
 
-def open_payload(
+def decrypt_payload(
     cipher: FieldCipher, etype: EventType, event_id: UUID, payload: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
-    """Return a copy of ``payload`` with sealed fields opened, and the names found erased."""
+    """Return a copy of ``payload`` with encrypted fields decrypted, and the names found erased."""
     subject = str(payload.get(etype.subject or "", ""))
-    sealed = [
+    encrypted = [
         (name, value)
         for name in etype.personal
-        if isinstance(value := payload.get(name), dict) and value.get("sealed") == SEALED
+        if isinstance(value := payload.get(name), dict) and value.get("sealed") == ENCRYPTED
     ]
-    if not sealed:
+    if not encrypted:
         return payload, []
-    opened = cipher.open([(subject, v["key"], v["nonce"], v["ct"], aad(event_id, n)) for n, v in sealed])
+    opened = cipher.open([(subject, v["key"], v["nonce"], v["ct"], aad(event_id, n)) for n, v in encrypted])
     out = dict(payload)
     erased: list[str] = []
-    for (name, _), plain in zip(sealed, opened, strict=True):
+    for (name, _), plain in zip(encrypted, opened, strict=True):
         if plain is None:
             out[name] = ERASED
             erased.append(name)
