@@ -104,6 +104,7 @@ def build_sealer(settings: Settings, ledger: Ledger) -> Sealer:
 
     return Sealer(
         ledger,
+        ledger.store,
         build_tree_store(settings),
         ring.active_signer,
         build_worm(settings),

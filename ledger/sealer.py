@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import msgspec
+
 from ledger.application import Ledger
-from ledger.catalogue.types import Timestamp
+from ledger.catalogue.anchoring import ANCHOR_TYPE, AnchorWritten, anchor_stream
+from ledger.catalogue.types import Timestamp, enc_hook
 from ledger.checkpoint import (
     ZERO_HASH,
     Checkpoint,
@@ -38,10 +41,9 @@ from ledger.checkpoint import (
 from ledger.encoding import decode_content_type, decode_record
 from ledger.merkle import leaf_hash
 from ledger.merkle_log import MerkleLog, TreeStore
-from ledger.ports import Clock
+from ledger.ports import Clock, EventStore
 from ledger.worm import WormReceipt, WormStore, checkpoint_key
 
-ANCHOR_TYPE = "anchor.written"
 READ_CHUNK = 10_000
 
 # retention(types in the batch, sealed_at) -> (retain-until, winning category, policy version)
@@ -64,6 +66,7 @@ class Sealer:
     def __init__(
         self,
         ledger: Ledger,
+        store: EventStore,
         tree_store: TreeStore,
         signer: Callable[[], Signer],
         worm: WormStore,
@@ -74,6 +77,7 @@ class Sealer:
         jurisdiction: str,
     ) -> None:
         self.ledger = ledger
+        self.store = store
         self.tree_store = tree_store
         self.tree = MerkleLog(tree_store)
         self._signer = signer
@@ -91,7 +95,7 @@ class Sealer:
         No checkpoint is made when nothing new was appended.
         """
         with self._lock:
-            size = self.ledger.store.size()
+            size = self.store.size()
             target = size if up_to is None else min(size, up_to)
             latest = self.tree_store.latest_checkpoint()
             first = latest[0] if latest is not None else 0
@@ -124,10 +128,10 @@ class Sealer:
         """
         latest = self.tree_store.latest_checkpoint()
         start = latest[0] if latest is not None else 0
-        waiting = self.ledger.store.size() - start
+        waiting = self.store.size() - start
         if waiting <= 0 or waiting >= limit:
             return max(waiting, 0), 0
-        records = self.ledger.store.read(start, waiting)
+        records = self.store.read(start, waiting)
         producer = sum(decode_content_type(decode_record(r.data).event).type != ANCHOR_TYPE for r in records)
         return waiting, producer
 
@@ -138,7 +142,7 @@ class Sealer:
         types: set[str] = set()
         position = start
         while position < end:
-            records = self.ledger.store.read(position, min(READ_CHUNK, end - position))
+            records = self.store.read(position, min(READ_CHUNK, end - position))
             for r in records:
                 leaves.append(leaf_hash(r.data))
                 types.add(decode_content_type(decode_record(r.data).event).type)
@@ -165,12 +169,8 @@ class Sealer:
 
     def anchored_sizes(self) -> set[int]:
         """Checkpoint sizes with an ``anchor.written`` event in the ledger."""
-        stream = f"Anchor:{self._worm_kind()}"
+        stream = anchor_stream(self._worm.kind)
         return {int(e.payload["checkpoint_size"]) for e in self.ledger.history(stream)}
-
-    def _worm_kind(self) -> str:
-        kind: str = getattr(self._worm, "kind", "local")
-        return kind
 
     def _anchor(self, size: int, note: bytes) -> WormReceipt:
         cp, _ = parse_checkpoint(note)
@@ -186,29 +186,31 @@ class Sealer:
         self, cp: Checkpoint, note: bytes, receipt: WormReceipt, category: str, policy: str
     ) -> dict[str, Any]:
         digest = note_hash(note).hex()
+        payload = AnchorWritten(
+            checkpoint_size=cp.size,
+            checkpoint_hash=digest,
+            batch_first=cp.first,
+            store=receipt.store,
+            key=receipt.key,
+            version_id=receipt.version_id,
+            etag=receipt.etag,
+            object_sha256=receipt.sha256,
+            mode=receipt.mode,
+            retain_until=Timestamp.parse(receipt.retain_until),
+            retention_category=category,
+            retention_policy=policy,
+        )
+        # A mapping, not an EventIn: the append path validates the envelope as for any producer.
         return {
             "event_id": str(anchor_event_id(self.origin, receipt.store, cp.size, digest)),
             "type": ANCHOR_TYPE,
             "schema_version": 1,
-            "stream": f"Anchor:{receipt.store}",
+            "stream": anchor_stream(receipt.store),
             "occurred_at": Timestamp.from_epoch_ms(self._clock.now_ms()).canonical(),
             "actor": {"kind": "system", "id": "sealer"},
             "trace_id": digest[:32],
             "jurisdiction": self._jurisdiction,
-            "payload": {
-                "checkpoint_size": cp.size,
-                "checkpoint_hash": digest,
-                "batch_first": cp.first,
-                "store": receipt.store,
-                "key": receipt.key,
-                "version_id": receipt.version_id,
-                "etag": receipt.etag,
-                "object_sha256": receipt.sha256,
-                "mode": receipt.mode,
-                "retain_until": receipt.retain_until,
-                "retention_category": category,
-                "retention_policy": policy,
-            },
+            "payload": msgspec.to_builtins(payload, enc_hook=enc_hook),
         }
 
 

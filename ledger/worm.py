@@ -9,10 +9,11 @@ Retention is fixed by the first successful write.
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, Protocol
+from typing import Final, Protocol
 
 import msgspec
 
+from ledger.catalogue.anchoring import WormKind
 from ledger.errors import ValidationError
 
 CHECKPOINT_PREFIX: Final = "checkpoints/"
@@ -31,7 +32,7 @@ class WormReceipt(msgspec.Struct, frozen=True, kw_only=True):
     marks files read-only and so enforces nothing against its owner).
     """
 
-    store: Literal["local", "s3"]
+    store: WormKind
     key: str
     version_id: str | None = None
     etag: str | None = None
@@ -42,6 +43,11 @@ class WormReceipt(msgspec.Struct, frozen=True, kw_only=True):
 
 class WormStore(Protocol):
     """Create-only object storage with retention (local folder or S3 Object Lock)."""
+
+    @property
+    def kind(self) -> str:
+        """The store's kind, ``local`` or ``s3``: its receipts' ``store`` and its anchor stream."""
+        ...
 
     def put(self, key: str, data: bytes, retain_until: str) -> WormReceipt:
         """Write ``data`` under ``key`` once, retained until ``retain_until``.

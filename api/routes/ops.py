@@ -15,6 +15,7 @@ from api.routes.common import checkpoint_out
 from api.routes.proofs import verification_of, verification_out
 from api.schemas import HealthOut, ReadyOut, SealOut, VerificationOut
 from api.security import EXCLUDE_KEY, SECURITY
+from ledger.catalogue.anchoring import ANCHOR_STREAMS
 from ledger.catalogue.types import Timestamp
 from ledger.checkpoint import parse_checkpoint
 from ledger.encoding import decode_record
@@ -78,7 +79,7 @@ def gauges(deps: NamedDependency[ApiDeps]) -> dict[str, Any]:
             cp, _ = parse_checkpoint(latest[1])
             out["ledger_checkpoint_size"] = cp.size
             out["ledger_checkpoint_age_seconds"] = _age(cp.timestamp)
-        for stream in ("Anchor:local", "Anchor:s3"):
+        for stream in ANCHOR_STREAMS:
             if anchored := ld.ledger.store.read_stream(stream):
                 out["ledger_anchoring_age_seconds"] = _age(
                     decode_record(anchored[-1].data).ledger.recorded_at

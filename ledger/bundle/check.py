@@ -53,6 +53,7 @@ from ledger.bundle.format import (
     record_path,
 )
 from ledger.bundle.zipread import read_zip
+from ledger.catalogue.anchoring import ANCHOR_TYPE, anchor_stream
 from ledger.chain import GENESIS, event_hash
 from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_checkpoint
 from ledger.encoding import canonical, decode_anchor_content, decode_content_stream, decode_record
@@ -412,8 +413,8 @@ def _check_anchor(
     p, payload = record.ledger.position, content.payload
     at = replace(at, position=p, stream=content.stream)
     checks = (
-        ("event type", "anchor.written", content.type),
-        ("stream", f"Anchor:{payload.store}", content.stream),
+        ("event type", ANCHOR_TYPE, content.type),
+        ("stream", anchor_stream(payload.store), content.stream),
         ("checkpoint_size", size, payload.checkpoint_size),
         ("checkpoint_hash (sha256 of the note)", digest, payload.checkpoint_hash),
         ("object_sha256 (sha256 of the note)", digest, payload.object_sha256),

@@ -17,6 +17,7 @@ from typing import Literal
 
 from ledger.bundle.build import Anchor, build_bundle
 from ledger.bundle.format import Scope
+from ledger.catalogue.anchoring import ANCHOR_STREAMS
 from ledger.chain import StoredRecord
 from ledger.checkpoint import parse_checkpoint
 from ledger.encoding import decode_content, decode_content_stream, decode_record
@@ -24,7 +25,6 @@ from ledger.errors import NotFoundError, ValidationError
 from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
 
-ANCHOR_STREAMS = ("Anchor:local", "Anchor:s3")
 _READ_CHUNK = 5000
 
 

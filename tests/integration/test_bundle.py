@@ -97,6 +97,7 @@ def build_history(ledger: Ledger, tree_store: TreeStore, worm_dir: Path) -> Hist
     key = _key(7)
     sealer = Sealer(
         ledger,
+        ledger.store,
         tree_store,
         lambda: Ed25519Signer(ORIGIN, key),
         LocalWormStore(worm_dir),

@@ -60,6 +60,7 @@ class Rig:
     def sealer(self, worm: WormStore | None = None) -> Sealer:
         return Sealer(
             self.ledger,
+            self.ledger.store,
             self.tree_store,
             lambda: SIGNER,
             worm or self.worm,
