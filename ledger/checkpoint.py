@@ -29,7 +29,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from typing import ClassVar, Final, Protocol
+from typing import Final, Protocol
 
 import msgspec
 
@@ -96,7 +96,13 @@ class Verifier(Protocol):
         ...
 
     def verify(self, message: bytes, signature: bytes) -> bool:
-        """Return whether ``signature`` (without the key hash) signs ``message``."""
+        """Return whether ``signature`` (without the key hash) signs ``message``.
+
+        A bool, not a raise, on purpose (the GUIDE's "never a bare False" is kept one level
+        up): the primitive only answers yes or no, like the cryptography libraries it wraps,
+        and ``open_checkpoint``, which knows the key label and the checkpoint size, raises
+        the located ``CheckpointError``.
+        """
         ...
 
     def valid_at(self, timestamp: str) -> bool:
@@ -112,8 +118,6 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
     2**64 - 1`` (a checkpoint seals at least one position, so sizes never repeat);
     ``root``, ``manifest`` and ``previous`` are 32 bytes; ``timestamp`` is canonical UTC ms.
     """
-
-    ZERO_HASH: ClassVar[bytes] = ZERO_HASH
 
     origin: str
     size: int
@@ -133,11 +137,6 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
             if len(getattr(self, name)) != _HASH_LEN:
                 raise ValidationError("must be 32 bytes", field=name)
         check_timestamp(self.timestamp)
-
-    @property
-    def end(self) -> int:
-        """One past the last sealed position (equals ``size``)."""
-        return self.size
 
     def body(self) -> bytes:
         """Return the note text that is signed (tlog-checkpoint with our extension lines)."""

@@ -1,4 +1,20 @@
-"""The ports through which the pure core reaches storage, keys and time."""
+"""The ports through which the pure core reaches storage, keys and time.
+
+The core's nine ports (``Protocol`` classes; infra implements them):
+
+- here: ``EventStore`` (the chained records), ``FieldCipher`` (per-subject PII
+  encryption), ``Clock``;
+- ``ledger.merkle_log``: ``TreeStore`` (tree nodes and checkpoint notes) and
+  ``RunReader`` (its optional bulk read);
+- ``ledger.worm``: ``WormStore`` (create-only, retention-locked checkpoint copies);
+- ``ledger.checkpoint``: ``Signer`` and ``Verifier`` (signed-note keys);
+- ``ledger.verify.ranges``: ``RangeRunner`` (ranges of a large ledger checked side by side).
+
+Each stays beside the types it speaks in (``NodeKey``, ``WormReceipt``, ``Checkpoint``,
+``RangeTask``). ``TreeStore`` and ``RangeRunner`` could not move here anyway: their
+modules' types come from modules that import this one. Outside the core:
+``projections.ports.ViewStore`` and infra's ``KeyTable`` (behind ``FieldCipher``).
+"""
 
 from __future__ import annotations
 
