@@ -7,7 +7,7 @@
 from ledger.bundle.build import Anchor, build_bundle
 from ledger.bundle.check import BundleReport, verify_bundle
 from ledger.bundle.export import ExportScope, ExportSummary, export_bundle
-from ledger.bundle.format import MANIFEST, AnchorProof, BundleError, Scope, Where
+from ledger.bundle.format import MANIFEST, AnchorProof, BundleError, Scope
 
 __all__ = [
     "MANIFEST",
@@ -18,7 +18,6 @@ __all__ = [
     "ExportScope",
     "ExportSummary",
     "Scope",
-    "Where",
     "build_bundle",
     "export_bundle",
     "verify_bundle",

@@ -43,7 +43,6 @@ from ledger.bundle.format import (
     Manifest,
     ReceiptsFile,
     Scope,
-    Where,
     consistency_path,
     event_line,
     inclusion_path,
@@ -57,7 +56,7 @@ from ledger.catalogue.anchoring import ANCHOR_TYPE, anchor_stream
 from ledger.chain import GENESIS, event_hash
 from ledger.checkpoint import ZERO_HASH, Checkpoint, Verifier, note_hash, open_checkpoint
 from ledger.encoding import canonical, decode_anchor_content, decode_content_stream, decode_record
-from ledger.errors import VerificationError
+from ledger.errors import VerificationError, Where
 from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 
 _RANGE = re.compile(r"(0|[1-9][0-9]*):(0|[1-9][0-9]*)")

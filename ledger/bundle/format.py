@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
 import msgspec
 
 from ledger.encoding import canonical
-from ledger.errors import VerificationError
+from ledger.errors import LocatedError, Where
 
 FORMAT: Final = "audit-ledger-bundle/v1"
 MANIFEST: Final = "bundle.json"
@@ -116,42 +115,10 @@ class EventLine(msgspec.Struct, frozen=True):
     stream_position: int
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
-    """Where a fault is: the bundle member, and the event or checkpoint it concerns."""
-
-    file: str | None = None
-    position: int | None = None
-    stream: str | None = None
-    checkpoint: int | None = None
-
-
-class BundleError(VerificationError):
+class BundleError(LocatedError):
     """The first fault in a bundle, located: file, event position, stream, checkpoint size."""
 
-    def __init__(
-        self, message: str, at: Where | None = None, *, expected: object = None, found: object = None
-    ) -> None:
-        super().__init__(message)
-        at = at or Where()
-        self.file = at.file
-        self.position = at.position
-        self.stream = at.stream
-        self.checkpoint = at.checkpoint
-        self.expected = None if expected is None else str(expected)
-        self.found = None if found is None else str(found)
-
-    def as_dict(self) -> dict[str, object]:
-        """The fault as data (for ``--json``)."""
-        return {
-            "message": self.message,
-            "file": self.file,
-            "position": self.position,
-            "stream": self.stream,
-            "checkpoint": self.checkpoint,
-            "expected": self.expected,
-            "found": self.found,
-        }
+    located = ("file", "position", "stream", "checkpoint")
 
 
 # --- paths ---------------------------------------------------------------------------------
