@@ -17,6 +17,7 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 
 from api.schemas import IngestBody
+from ledger.catalogue.types import dec_hook
 from ledger.errors import (
     ConflictError,
     LedgerError,
@@ -129,7 +130,7 @@ def _body_error(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
     if not isinstance(body, bytes) or handler is None or not handler.opt.get("ingest_body"):
         return None
     try:
-        msgspec.json.decode(body, type=IngestBody)
+        msgspec.json.decode(body, type=IngestBody, dec_hook=dec_hook, strict=False)
     except msgspec.ValidationError as e:
         text = str(e)
         m = _AT.search(text)

@@ -14,7 +14,7 @@ from ledger.catalogue import CATALOGUE, Catalogue
 from ledger.catalogue.registry import EventType, invalid
 from ledger.catalogue.types import Timestamp, dec_hook, enc_hook
 from ledger.chain import Pending, StoredRecord, event_hash
-from ledger.encoding import content_bytes, decode_content, decode_record
+from ledger.encoding import ActorView, Content, canonical, decode_content, decode_record
 from ledger.errors import LedgerError, NotFoundError, StorageError, ValidationError
 from ledger.event import EventIn, Receipt
 from ledger.ports import Clock, EventStore, FieldCipher
@@ -194,7 +194,7 @@ class Ledger:
                 e.event_id,
                 e.stream,
                 e.type,
-                content_bytes(_content(e, p)),
+                canonical(_content(e, p)),
                 recorded_at,
                 e.expected_stream_position,
             )
@@ -284,37 +284,40 @@ def _check_entity(event: EventIn, etype: EventType) -> None:
         raise ValidationError(msg, field="stream")
 
 
-def _content(event: EventIn, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "actor": {"id": event.actor.id, "kind": event.actor.kind},
-        "event_id": str(event.event_id),
-        "jurisdiction": event.jurisdiction,
-        "occurred_at": event.occurred_at.canonical(),
-        "payload": payload,
-        "schema_version": event.schema_version,
-        "stream": event.stream,
-        "trace_id": event.trace_id,
-        "type": event.type,
-    }
+def _content(event: EventIn, payload: dict[str, Any]) -> Content:
+    return Content(
+        actor=ActorView(id=event.actor.id, kind=event.actor.kind),
+        event_id=event.event_id,
+        jurisdiction=event.jurisdiction,
+        occurred_at=event.occurred_at.canonical(),
+        payload=payload,
+        schema_version=event.schema_version,
+        stream=event.stream,
+        trace_id=event.trace_id,
+        type=event.type,
+    )
 
 
-def decode_events(lines: Iterable[bytes]) -> list[dict[str, Any]]:
-    """Decode NDJSON lines into raw event mappings (validation happens on append).
+# Lax like Litestar's body decoding, so a line is accepted exactly when an HTTP body item is.
+_event_decoder = msgspec.json.Decoder(EventIn, dec_hook=dec_hook, strict=False)
+
+
+def decode_events(lines: Iterable[bytes]) -> list[EventIn]:
+    """Decode NDJSON lines straight into envelopes (payloads are validated on append).
 
     Raises:
-        ValidationError: a line is not a JSON object (names the line number, 1-based).
+        ValidationError: a line is not JSON (``line n``, 1-based) or not an envelope
+            (``events[i].<field>``, counting non-blank lines from 0).
     """
-    out: list[dict[str, Any]] = []
+    out: list[EventIn] = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            value = msgspec.json.decode(line)
+            out.append(_event_decoder.decode(line))
+        except msgspec.ValidationError as e:
+            raise invalid(e, f"events[{len(out)}]") from None
         except msgspec.DecodeError as e:
             msg = f"line {n} is not valid JSON: {e}"
             raise ValidationError(msg, field=f"line {n}") from None
-        if not isinstance(value, dict):
-            msg = f"line {n} is not a JSON object"
-            raise ValidationError(msg, field=f"line {n}")
-        out.append(value)
     return out

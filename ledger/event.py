@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 import msgspec
 
-from ledger.catalogue.types import Jurisdiction, Ref, Timestamp
+from ledger.catalogue.types import Jurisdiction, Ref, Rfc3339Timestamp
+
+MAX_SCHEMA_VERSION: Final = 1000
+STREAM_PATTERN: Final = r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}(?!\n)$"
+EVENT_TYPE_PATTERN: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+(?!\n)$"
 
 StreamName = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}(?!\n)$",
+        pattern=STREAM_PATTERN,
         description="entity type and id, e.g. BonusRule:123, Round:r-42, Player:plr_0f2",
     ),
 ]
-EventTypeName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+(?!\n)$")]
+EventTypeName = Annotated[str, msgspec.Meta(pattern=EVENT_TYPE_PATTERN)]
 TraceId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}(?!\n)$", description="W3C trace id")]
 
 
@@ -28,18 +32,19 @@ class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class EventIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """One event as a producer submits it (NDJSON line, API body item).
+    """One event as a producer submits it (NDJSON line, API body item): the one wire contract.
 
-    ``event_id`` is the idempotency key. ``expected_stream_position``, when given, is the
+    HTTP and the CLI decode straight into this type; ``payload`` is then validated against
+    the catalogue. ``event_id`` is the idempotency key. ``expected_stream_position``, when given, is the
     stream position this event must receive (0 for the first event of a new stream);
     it is an append condition, not part of the recorded content.
     """
 
     event_id: UUID
     type: EventTypeName
-    schema_version: Annotated[int, msgspec.Meta(ge=1)]
+    schema_version: Annotated[int, msgspec.Meta(ge=1, le=MAX_SCHEMA_VERSION)]
     stream: StreamName
-    occurred_at: Timestamp
+    occurred_at: Annotated[Rfc3339Timestamp, msgspec.Meta(examples=["2026-01-05T09:12:00.250Z"])]
     actor: Actor
     trace_id: TraceId
     jurisdiction: Jurisdiction

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
 from litestar.exceptions import HTTPException
 
 from api.deps import LedgerDeps
-from api.schemas import CheckpointOut, EventOut, InclusionOut, ProofsOut, ReceiptOut
-from ledger.application import ReadEvent
+from api.schemas import CheckpointOut, InclusionOut, ProofsOut
 from ledger.checkpoint import parse_checkpoint
 from ledger.errors import NotFoundError
-from ledger.event import Receipt
 from ledger.merkle import MerkleLog, leaf_hash
 from projections.ports import ViewStore
 
@@ -44,24 +41,6 @@ def checkpoint_out(note: bytes) -> CheckpointOut:
         previous=cp.previous.hex(),
         note=note.decode(),
     )
-
-
-def receipt_out(r: Receipt) -> ReceiptOut:
-    """A receipt as wire data."""
-    return ReceiptOut(
-        event_id=r.event_id,
-        stream=r.stream,
-        position=r.position,
-        stream_position=r.stream_position,
-        hash=r.hash,
-        recorded_at=r.recorded_at,
-        duplicate=r.duplicate,
-    )
-
-
-def event_out(e: ReadEvent) -> EventOut:
-    """A read event as wire data."""
-    return msgspec.convert(msgspec.to_builtins(e), EventOut)
 
 
 def inclusion_out(ld: LedgerDeps, position: int, size: int) -> InclusionOut:

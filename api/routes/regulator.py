@@ -21,7 +21,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.deps import ApiDeps, LedgerDeps, ReportingDeps
 from api.errors import responses
 from api.params import ENTITY, EVENT_TYPE_PREFIX, REF, Flag, RefPath
-from api.routes.common import event_out, positions_of, proofs_for, views_of
+from api.routes.common import positions_of, proofs_for, views_of
 from api.schemas import AuditOut, LogPage, RegulatorPlayerOut, Timestamp
 from api.security import SECURITY
 from ledger.catalogue.types import Timestamp as LedgerTimestamp
@@ -123,7 +123,7 @@ def _scan(
             if (t == category or t.startswith(f"{category}.")) and (
                 since is None or rec.ledger.recorded_at >= since
             ):
-                matches.append(event_out(ld.ledger.read_event(r)))
+                matches.append(ld.ledger.read_event(r))
                 if len(matches) >= limit:
                     break
     return matches, (position if position < size else None)
