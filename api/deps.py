@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from ledger.application import Ledger
 from ledger.merkle import TreeStore
 from ledger.ports import Clock
+from ledger.proofs import Proofs
 from ledger.sealer import Sealer
 from projections.mga import MgaConfig
 from projections.ports import ViewStore
@@ -80,6 +81,11 @@ class LedgerDeps:
     tree_store: TreeStore
     views: ViewStore | None = None
     sandbox: bool = False
+
+    @property
+    def proofs(self) -> Proofs:
+        """Inclusion proofs of this ledger's records in its tree."""
+        return self.ledger.proofs(self.tree_store)
 
 
 @dataclass(frozen=True)

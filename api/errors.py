@@ -71,6 +71,15 @@ _HTTP_SLUGS: Final = {
     503: ("unavailable", "Service unavailable"),
 }
 
+
+class NotConfiguredError(Exception):
+    """A part this deployment does not run (no views, no exporter): one 503 problem for all of them."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} are not available in this deployment")
+        self.detail = str(self)
+
+
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`")
 
 
@@ -121,6 +130,13 @@ def ledger_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
                 request, status, slug, title, exc.message, field=exc.field, headers=headers
             )
     return internal_error_handler(request, exc)
+
+
+def not_configured_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """A part missing from this deployment: 503 ``unavailable`` (no Retry-After: waiting will not help)."""
+    assert isinstance(exc, NotConfiguredError)  # noqa: S101 - registered for NotConfiguredError only
+    slug, title = _HTTP_SLUGS[503]
+    return problem_response(request, 503, slug, title, exc.detail)
 
 
 def _body_error(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
@@ -211,6 +227,7 @@ def responses(*extra: int) -> dict[int, ResponseSpec]:
 
 EXCEPTION_HANDLERS: Final = {
     LedgerError: ledger_error_handler,
+    NotConfiguredError: not_configured_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from ledger.application import ReadEvent
 from ledger.catalogue.types import RFC3339_PATTERN, RFC3339_TEXT
-from ledger.event import EventIn, Receipt
+from ledger.event import EventIn, ReadEvent, Receipt
+from ledger.proofs import PositionProof
 
 MAX_EVENTS = 1000
 
@@ -47,16 +47,6 @@ class CheckpointOut(msgspec.Struct, frozen=True, kw_only=True):
     note: str
 
 
-class InclusionOut(msgspec.Struct, frozen=True, kw_only=True):
-    """RFC 9162 inclusion proof of the record at ``position`` (leaf ``position``) in ``tree_size``."""
-
-    position: int
-    leaf_hash: Hex64
-    leaf_index: int
-    tree_size: int
-    audit_path: list[str]
-
-
 class ConsistencyOut(msgspec.Struct, frozen=True, kw_only=True):
     """RFC 9162 consistency proof from the tree of ``first`` leaves to that of ``second``."""
 
@@ -74,7 +64,7 @@ class ProofsOut(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     checkpoint: CheckpointOut | None
-    inclusion: list[InclusionOut]
+    inclusion: list[PositionProof]
     unsealed: list[int]
 
 

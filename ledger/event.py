@@ -1,4 +1,4 @@
-"""The event envelope as producers submit it, and the receipt the ledger gives back."""
+"""The event envelope as producers submit it, the receipt the ledger gives back, and the event read back."""
 
 from __future__ import annotations
 
@@ -62,3 +62,35 @@ class Receipt(msgspec.Struct, frozen=True):
     hash: str
     recorded_at: str
     duplicate: bool = False
+
+
+class ReadEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as read back (the one read model): ledger positions, envelope, upcast payload.
+
+    Decoded from the stored bytes by ``ledger.reads.decode_event``. Projections see it sealed
+    (personal fields still ciphertext, ``erased_fields`` empty); ``Ledger.read_event`` opens
+    them first (erased fields marked). ``schema_version`` is the latest version of the type,
+    ``stored_schema_version`` the one recorded.
+    """
+
+    position: int
+    stream: str
+    stream_position: int
+    hash: str
+    prev_hash: str
+    recorded_at: str
+    event_id: str
+    type: str
+    schema_version: int
+    stored_schema_version: int
+    occurred_at: str
+    actor: dict[str, str]
+    trace_id: str
+    jurisdiction: str
+    payload: dict[str, Any]
+    erased_fields: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def entity(self) -> str:
+        """The stream's entity kind (``BonusRule`` for ``BonusRule:br-welcome``)."""
+        return self.stream.partition(":")[0]

@@ -16,9 +16,8 @@ from api.errors import responses
 from api.observability import APPENDED, DUPLICATES
 from api.schemas import MAX_EVENTS, IngestBody, IngestOut
 from api.security import SECURITY
-from ledger.application import ReadEvent
 from ledger.errors import ValidationError
-from ledger.event import EventIn
+from ledger.event import EventIn, ReadEvent
 
 MAX_TRACE_ATTRS = 16
 
