@@ -20,7 +20,9 @@ _UTC = dt.UTC
 
 RFC3339_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})(?!\n)$"
 REF_PATTERN: Final = r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$"
-JURISDICTION_PATTERN: Final = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?(?!\n)$"
+# Unanchored, for patterns that hold several codes (comma-separated lists in settings).
+JURISDICTION_CODE: Final = r"[A-Z]{2}(-[A-Z0-9]{1,3})?"
+JURISDICTION_PATTERN: Final = rf"^{JURISDICTION_CODE}(?!\n)$"
 RFC3339_TEXT: Final = "RFC 3339 instant with an offset (stored as UTC milliseconds)"
 _RFC3339 = re.compile(RFC3339_PATTERN)
 
