@@ -8,8 +8,11 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar.plugins import OpenAPISchemaPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.types import Scope
+from litestar.typing import FieldDefinition
 
 from api.access import AccessRecorder
 from api.deps import ApiDeps
@@ -21,6 +24,7 @@ from api.routes.ops import AdminController, OpsController
 from api.routes.proofs import ProofsController
 from api.routes.regulator import RegulatorController
 from api.security import auth_middleware, rbac_guard, security_components
+from ledger.catalogue.types import Timestamp, dec_hook, schema_hook
 from policies.rbac import POLICY_VERSION
 
 API_VERSION: Final = "1.0.0"
@@ -32,6 +36,29 @@ def _value(value: Any) -> Provide:
         return value
 
     return Provide(provide, use_cache=True, sync_to_thread=False)
+
+
+def _is_timestamp(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Timestamp)
+
+
+class TimestampSchema(OpenAPISchemaPlugin):
+    """OpenAPI schema of the ledger's ``Timestamp`` types (their msgspec ``schema_hook``)."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        """Claim ``Timestamp`` and its strict wire form."""
+        return _is_timestamp(value)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:  # noqa: ARG002
+        """Render the JSON schema ``schema_hook`` gives the type."""
+        spec = schema_hook(field_definition.annotation)
+        return Schema(
+            type=OpenAPIType.STRING,
+            format=OpenAPIFormat.DATE_TIME,
+            pattern=spec.get("pattern"),
+            description=spec["description"],
+        )
 
 
 def _span_details(scope: Scope) -> tuple[str, dict[str, Any]]:
@@ -88,14 +115,17 @@ def create_app(deps: ApiDeps) -> Litestar:
             components=[security_components(deps.auth)],
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
+        # The body decodes straight into ledger.event.EventIn; its timestamps parse with the ledger's hook.
+        type_decoders=[(_is_timestamp, dec_hook)],
         plugins=[
+            TimestampSchema(),
             OpenTelemetryPlugin(
                 OpenTelemetryConfig(
                     tracer_provider=deps.tracer_provider,
                     scope_span_details_extractor=_span_details,
                     exclude_spans=["receive", "send"],
                 )
-            )
+            ),
         ],
         on_shutdown=[*shutdown, *deps.on_shutdown],
         request_max_body_size=MAX_BODY,

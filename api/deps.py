@@ -14,6 +14,7 @@ from ledger.application import Ledger
 from ledger.bundle import ExportScope
 from ledger.merkle_log import TreeStore
 from ledger.ports import Clock
+from ledger.proofs import Proofs
 from ledger.sealer import Sealer
 from projections.mga import MgaConfig
 from projections.ports import ViewStore
@@ -71,6 +72,11 @@ class LedgerDeps:
     tree_store: TreeStore
     views: ViewStore | None = None
     sandbox: bool = False
+
+    @property
+    def proofs(self) -> Proofs:
+        """Inclusion proofs of this ledger's records in its tree."""
+        return self.ledger.proofs(self.tree_store)
 
 
 @dataclass(frozen=True)

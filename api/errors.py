@@ -17,6 +17,7 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 
 from api.schemas import IngestBody
+from ledger.catalogue.types import dec_hook
 from ledger.errors import (
     ConflictError,
     LedgerError,
@@ -70,6 +71,15 @@ _HTTP_SLUGS: Final = {
     503: ("unavailable", "Service unavailable"),
 }
 
+
+class NotConfiguredError(Exception):
+    """A part this deployment does not run (no views, no exporter): one 503 problem for all of them."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} are not available in this deployment")
+        self.detail = str(self)
+
+
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`")
 
 
@@ -122,6 +132,13 @@ def ledger_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     return internal_error_handler(request, exc)
 
 
+def not_configured_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """A part missing from this deployment: 503 ``unavailable`` (no Retry-After: waiting will not help)."""
+    assert isinstance(exc, NotConfiguredError)  # noqa: S101 - registered for NotConfiguredError only
+    slug, title = _HTTP_SLUGS[503]
+    return problem_response(request, 503, slug, title, exc.detail)
+
+
 def _body_error(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
     """Re-decode a rejected ingest body to name the field (Litestar drops msgspec's path)."""
     body = getattr(request._connection_state, "body", None)  # noqa: SLF001 - the cached raw body
@@ -129,7 +146,7 @@ def _body_error(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
     if not isinstance(body, bytes) or handler is None or not handler.opt.get("ingest_body"):
         return None
     try:
-        msgspec.json.decode(body, type=IngestBody)
+        msgspec.json.decode(body, type=IngestBody, dec_hook=dec_hook, strict=False)
     except msgspec.ValidationError as e:
         text = str(e)
         m = _AT.search(text)
@@ -210,6 +227,7 @@ def responses(*extra: int) -> dict[int, ResponseSpec]:
 
 EXCEPTION_HANDLERS: Final = {
     LedgerError: ledger_error_handler,
+    NotConfiguredError: not_configured_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }

@@ -9,9 +9,12 @@ from typing import Annotated
 
 from litestar.params import PathParameter, QueryParameter
 
-REF = r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$"
+from ledger.catalogue.types import REF_PATTERN
+from ledger.event import STREAM_PATTERN
+
+REF = REF_PATTERN
 ENTITY = r"^[A-Z][A-Za-z]{1,39}(?!\n)$"
-STREAM = r"^[A-Z][A-Za-z]{1,39}:[A-Za-z0-9_.:@\-]{1,128}(?!\n)$"
+STREAM = STREAM_PATTERN
 EVENT_TYPE_PREFIX = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(?!\n)$"
 MAX_SIZE = 2**53
 

@@ -30,8 +30,8 @@ from infra.demo import demo_events
 from infra.projection_store import build_runner
 from infra.settings import Settings
 from ledger.application import Ledger
+from ledger.reads import decode_event
 from projections.audit import audit_history, audit_history_json
-from projections.fact import decode_fact
 from projections.rounds import reconstruct_round
 from projections.runner import ProjectionRunner
 
@@ -110,7 +110,7 @@ def reads(store: str, runner: ProjectionRunner, size: int) -> tuple[list[Row], f
         while batch := runner.views.read_records(n, 2000):
             n += len(batch)
             for data in batch:
-                decode_fact(data)
+                decode_event(data)
 
     wall, _ = timed(read_store)
     dwall, _ = timed(read_decode)

@@ -7,41 +7,24 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
 from ledger.catalogue import CATALOGUE, Catalogue
 from ledger.catalogue.registry import EventType, invalid
 from ledger.catalogue.types import Timestamp, dec_hook, enc_hook
-from ledger.chain import Pending, StoredRecord, event_hash
-from ledger.encoding import content_bytes, decode_content, decode_record
+from ledger.chain import Pending, StoredRecord
+from ledger.encoding import ActorView, Content, canonical
 from ledger.errors import LedgerError, NotFoundError, StorageError, ValidationError
-from ledger.event import EventIn, Receipt
+from ledger.event import EventIn, ReadEvent, Receipt
+from ledger.merkle_log import TreeStore
 from ledger.pii import decrypt_payload, encrypt_payloads
 from ledger.ports import Clock, EventStore, FieldCipher
+from ledger.proofs import Proofs
+from ledger.reads import decode_event, first_at_or_after, last_anchor_at, scan
 
 MAX_BATCH = 10_000
-
-
-class ReadEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """An event as read back: opened (erased fields marked) and upcast to the latest version."""
-
-    position: int
-    stream: str
-    stream_position: int
-    hash: str
-    prev_hash: str
-    recorded_at: str
-    event_id: str
-    type: str
-    schema_version: int
-    stored_schema_version: int
-    occurred_at: str
-    actor: dict[str, str]
-    trace_id: str
-    jurisdiction: str
-    payload: dict[str, Any]
-    erased_fields: list[str] = msgspec.field(default_factory=list)
 
 
 @dataclass
@@ -194,7 +177,7 @@ class Ledger:
                 e.event_id,
                 e.stream,
                 e.type,
-                content_bytes(_content(e, p)),
+                canonical(_content(e, p)),
                 recorded_at,
                 e.expected_stream_position,
             )
@@ -235,31 +218,43 @@ class Ledger:
         return [self.read_event(r) for r in self.store.read(start, limit)]
 
     def read_event(self, stored: StoredRecord) -> ReadEvent:
-        """Decode, open and upcast one stored record."""
-        record = decode_record(stored.data)
-        content = decode_content(record.event)
-        stored_type = self.catalogue.get(content.type, content.schema_version)
-        payload, erased = decrypt_payload(self._cipher, stored_type, content.event_id, content.payload)
-        latest, payload = self.catalogue.upcast(stored_type, payload)
-        prev = bytes.fromhex(record.ledger.prev_hash)
-        return ReadEvent(
-            position=record.ledger.position,
-            stream=content.stream,
-            stream_position=record.ledger.stream_position,
-            hash=event_hash(prev, stored.data).hex(),
-            prev_hash=record.ledger.prev_hash,
-            recorded_at=record.ledger.recorded_at,
-            event_id=str(content.event_id),
-            type=content.type,
-            schema_version=latest.version,
-            stored_schema_version=content.schema_version,
-            occurred_at=content.occurred_at,
-            actor={"kind": content.actor.kind, "id": content.actor.id},
-            trace_id=content.trace_id,
-            jurisdiction=content.jurisdiction,
-            payload=payload,
-            erased_fields=erased,
-        )
+        """Decode one stored record, open its personal fields, upcast it."""
+        return decode_event(stored.data, self.catalogue, self._open)
+
+    def _open(
+        self, etype: EventType, event_id: UUID, payload: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        return decrypt_payload(self._cipher, etype, event_id, payload)
+
+    def size(self) -> int:
+        """How many events the ledger holds."""
+        return self.store.size()
+
+    def scan(
+        self,
+        category: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        start: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[ReadEvent], int | None]:
+        """Events of a type or type prefix recorded in [``since``, ``until``), opened, and where to go on.
+
+        Without ``start`` the scan begins at the first event that can be recorded at ``since``.
+        See :func:`ledger.reads.scan` for the per-call bound.
+        """
+        if start is None:
+            start = first_at_or_after(self.store, since) if since else 0
+        return scan(self.store, self.read_event, category, start, since=since, until=until, limit=limit)
+
+    def last_anchor_at(self) -> str | None:
+        """When the latest anchor receipt was recorded, if any."""
+        return last_anchor_at(self.store)
+
+    def proofs(self, tree: TreeStore) -> Proofs:
+        """Inclusion proofs of this ledger's records in ``tree``."""
+        return Proofs(self.store, tree)
 
     def erase_subject(self, subject: str) -> bool:
         """Destroy the data key of ``subject``: its personal fields become unreadable forever.
@@ -284,37 +279,40 @@ def _check_entity(event: EventIn, etype: EventType) -> None:
         raise ValidationError(msg, field="stream")
 
 
-def _content(event: EventIn, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "actor": {"id": event.actor.id, "kind": event.actor.kind},
-        "event_id": str(event.event_id),
-        "jurisdiction": event.jurisdiction,
-        "occurred_at": event.occurred_at.canonical(),
-        "payload": payload,
-        "schema_version": event.schema_version,
-        "stream": event.stream,
-        "trace_id": event.trace_id,
-        "type": event.type,
-    }
+def _content(event: EventIn, payload: dict[str, Any]) -> Content:
+    return Content(
+        actor=ActorView(id=event.actor.id, kind=event.actor.kind),
+        event_id=event.event_id,
+        jurisdiction=event.jurisdiction,
+        occurred_at=event.occurred_at.canonical(),
+        payload=payload,
+        schema_version=event.schema_version,
+        stream=event.stream,
+        trace_id=event.trace_id,
+        type=event.type,
+    )
 
 
-def decode_events(lines: Iterable[bytes]) -> list[dict[str, Any]]:
-    """Decode NDJSON lines into raw event mappings (validation happens on append).
+# Lax like Litestar's body decoding, so a line is accepted exactly when an HTTP body item is.
+_event_decoder = msgspec.json.Decoder(EventIn, dec_hook=dec_hook, strict=False)
+
+
+def decode_events(lines: Iterable[bytes]) -> list[EventIn]:
+    """Decode NDJSON lines straight into envelopes (payloads are validated on append).
 
     Raises:
-        ValidationError: a line is not a JSON object (names the line number, 1-based).
+        ValidationError: a line is not JSON (``line n``, 1-based) or not an envelope
+            (``events[i].<field>``, counting non-blank lines from 0).
     """
-    out: list[dict[str, Any]] = []
+    out: list[EventIn] = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            value = msgspec.json.decode(line)
+            out.append(_event_decoder.decode(line))
+        except msgspec.ValidationError as e:
+            raise invalid(e, f"events[{len(out)}]") from None
         except msgspec.DecodeError as e:
             msg = f"line {n} is not valid JSON: {e}"
             raise ValidationError(msg, field=f"line {n}") from None
-        if not isinstance(value, dict):
-            msg = f"line {n} is not a JSON object"
-            raise ValidationError(msg, field=f"line {n}")
-        out.append(value)
     return out

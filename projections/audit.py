@@ -14,8 +14,8 @@ from typing import Any
 
 from ledger.catalogue import CATALOGUE
 from ledger.errors import NotFoundError
+from ledger.event import ReadEvent
 from projections.entity import evolve
-from projections.fact import Fact
 from projections.patch import diff
 from projections.ports import Doc, ViewStore
 from projections.runner import Docs, Need
@@ -37,12 +37,12 @@ class AuditProjection:
     topics = _ENTITY_TYPES
     tables: tuple[str, ...] = ("audit_revision", "entity_state")
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         """The stream's current state."""
         if fact.entity not in SKIPPED:
             yield "entity_state", fact.stream
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         """Record one revision and the new current state."""
         if fact.entity in SKIPPED:
             return
@@ -56,7 +56,7 @@ class AuditProjection:
             "hash": fact.hash,
             "event_id": fact.event_id,
             "type": fact.type,
-            "schema_version": fact.schema_version,
+            "schema_version": fact.stored_schema_version,
             "actor": fact.actor,
             "occurred_at": fact.occurred_at,
             "recorded_at": fact.recorded_at,

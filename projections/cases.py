@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ledger.errors import NotFoundError
-from projections.fact import Fact
+from ledger.event import ReadEvent
 from projections.ports import Doc, ViewStore
 from projections.runner import Docs, Need
 
@@ -32,7 +32,7 @@ _SUBJECT = frozenset({"kyc.decided", "kyc.screened", "kyt.address_screened"})
 _PAYMENT_KEEP = ("player_ref", "amount", "psp", "method", "reason", "chargeback_id")
 
 
-def _entry(fact: Fact, **extra: object) -> Doc:
+def _entry(fact: ReadEvent, **extra: object) -> Doc:
     return {
         "at": fact.occurred_at,
         "type": fact.type,
@@ -66,7 +66,7 @@ class CaseProjection:
     )
     tables: tuple[str, ...] = ("aml_case", "case_alert", "case_subject", "case_payment", "incident")
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         """The case, subject, payment or incident the fact changes."""
         p = fact.payload
         if fact.type in _INCIDENT:
@@ -81,7 +81,7 @@ class CaseProjection:
             return (("case_subject", p["player_ref"]),)
         return (("aml_case", p["case_id"]),) if p.get("case_id") else ()
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         """Fold one fact."""
         p = fact.payload
         if fact.type in _INCIDENT:
@@ -103,7 +103,7 @@ class CaseProjection:
             _aml(fact, docs)
 
 
-def _subject(fact: Fact, docs: Docs) -> None:
+def _subject(fact: ReadEvent, docs: Docs) -> None:
     p = fact.payload
     doc = docs.get("case_subject", p["player_ref"]) or {
         "player_ref": p["player_ref"],
@@ -131,13 +131,13 @@ def _subject(fact: Fact, docs: Docs) -> None:
     docs.put("case_subject", p["player_ref"], doc)
 
 
-def _alert(fact: Fact) -> Doc:
+def _alert(fact: ReadEvent) -> Doc:
     p = fact.payload
     keep = ("alert_id", "source", "rule_ids", "risk_score", "summary", "related_refs", "policy_version")
     return _entry(fact, **{k: p.get(k) for k in keep})
 
 
-def _decision(fact: Fact) -> Doc:
+def _decision(fact: ReadEvent) -> Doc:
     p = fact.payload
     keep = (
         "decision_id",
@@ -153,7 +153,7 @@ def _decision(fact: Fact) -> Doc:
     return _entry(fact, **{k: p.get(k) for k in keep})
 
 
-def _aml(fact: Fact, docs: Docs) -> None:
+def _aml(fact: ReadEvent, docs: Docs) -> None:
     p, t = fact.payload, fact.type
     doc = docs.get("aml_case", p["case_id"]) or {
         "case_id": p["case_id"],
@@ -189,7 +189,7 @@ def _aml(fact: Fact, docs: Docs) -> None:
     docs.put("aml_case", p["case_id"], doc)
 
 
-def _incident(fact: Fact, docs: Docs) -> None:
+def _incident(fact: ReadEvent, docs: Docs) -> None:
     p = fact.payload
     doc = docs.get("incident", p["incident_id"]) or {
         "incident_id": p["incident_id"],

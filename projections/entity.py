@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.fact import Fact, redacted
+from ledger.event import ReadEvent
+from projections.fact import redacted
 from projections.ports import Doc
 
 ANNOTATIONS = frozenset({"reason", "detail", "notes"})
@@ -185,7 +186,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-def evolve(state: Doc | None, fact: Fact) -> Doc:
+def evolve(state: Doc | None, fact: ReadEvent) -> Doc:
     """The stream's state after ``fact`` (a new document)."""
     rule = RULES.get(fact.type, _merge)
     entity_aml = fact.entity == "AmlCase" and fact.type in {"aml.alert_raised", "aml.decision_made"}

@@ -17,7 +17,7 @@ import functools
 from collections.abc import Iterable
 
 from ledger.catalogue import CATALOGUE
-from projections.fact import Fact
+from ledger.event import ReadEvent
 from projections.ports import Doc, ViewStore
 from projections.runner import Docs, Need
 
@@ -58,7 +58,7 @@ class QualityProjection:
         "quality_payment",
     )
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         """The counters and the per-entity state the checks compare against."""
         yield "quality_check", "timeliness"
         t, p = fact.type, fact.payload
@@ -69,7 +69,7 @@ class QualityProjection:
         elif t.startswith("payment."):
             yield "quality_payment", p["txn_id"]
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         """Run every check that applies to the fact."""
         _timeliness(fact, docs)
         t, p = fact.type, fact.payload
@@ -95,11 +95,11 @@ class QualityProjection:
             docs.put("quality_open", f"jackpot_unpaid/{p['trigger_event_id']}", None)
 
 
-def _example(fact: Fact, detail: str) -> Doc:
+def _example(fact: ReadEvent, detail: str) -> Doc:
     return {"position": fact.position, "stream": fact.stream, "type": fact.type, "detail": detail}
 
 
-def _count(docs: Docs, check: str, fact: Fact, detail: str) -> None:
+def _count(docs: Docs, check: str, fact: ReadEvent, detail: str) -> None:
     doc = docs.get("quality_check", check) or {"check": check, "count": 0, "examples": []}
     doc["count"] += 1
     if len(doc["examples"]) < EXAMPLES:
@@ -107,7 +107,7 @@ def _count(docs: Docs, check: str, fact: Fact, detail: str) -> None:
     docs.put("quality_check", check, doc)
 
 
-def _timeliness(fact: Fact, docs: Docs) -> None:
+def _timeliness(fact: ReadEvent, docs: Docs) -> None:
     lag = _ms(fact.recorded_at) - _ms(fact.occurred_at)
     doc = docs.get("quality_check", "timeliness") or {
         "check": "timeliness",
@@ -125,7 +125,7 @@ def _timeliness(fact: Fact, docs: Docs) -> None:
     docs.put("quality_check", "timeliness", doc)
 
 
-def _round(fact: Fact, docs: Docs) -> None:
+def _round(fact: ReadEvent, docs: Docs) -> None:
     p = fact.payload
     state = docs.get("quality_round", p["round_id"]) or {"next_step": 0}
     if p["step"] > state["next_step"]:
@@ -139,7 +139,7 @@ def _round(fact: Fact, docs: Docs) -> None:
         docs.put("quality_open", f"round_not_settled/{p['round_id']}", None)
 
 
-def _payment(fact: Fact, docs: Docs) -> None:
+def _payment(fact: ReadEvent, docs: Docs) -> None:
     p = fact.payload
     state = docs.get("quality_payment", p["txn_id"]) or {"statuses": []}
     if fact.type in state["statuses"]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from projections.fact import Fact
+from ledger.event import ReadEvent
 from projections.money import add, amount
 from projections.ports import Doc, ViewStore
 from projections.runner import Docs, Need
@@ -72,7 +72,7 @@ class ReportProjection:
         "report_jackpot",
     )
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         """The day row, the round's version, the pool and its day, the wallet day."""
         p, t = fact.payload, fact.type
         if t == "game.version_released":
@@ -90,7 +90,7 @@ class ReportProjection:
             out.append(("report_jackpot", f"{p['jackpot_pool_id']}|{fact.occurred_at[:10]}"))
         return out
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         """Fold one fact."""
         p, t = fact.payload, fact.type
         if t == "game.version_released":
@@ -114,11 +114,11 @@ class ReportProjection:
             _pool(fact, docs)
 
 
-def _game(fact: Fact) -> str:
+def _game(fact: ReadEvent) -> str:
     return str(fact.payload["game_code"]) if fact.type.startswith("round.") else "-"
 
 
-def _currency(fact: Fact) -> str:
+def _currency(fact: ReadEvent) -> str:
     p = fact.payload
     if fact.type in _MONEY_BY_GAME:
         return str(p[_MONEY_BY_GAME[fact.type][1]]["currency"])
@@ -127,7 +127,7 @@ def _currency(fact: Fact) -> str:
     return str(p["amount"]["currency"]) if fact.type in _MONEY else "-"
 
 
-def _day_key(fact: Fact) -> str:
+def _day_key(fact: ReadEvent) -> str:
     return f"{fact.occurred_at[:10]}|{fact.jurisdiction}|{_currency(fact)}|{_game(fact)}"
 
 
@@ -143,7 +143,7 @@ def _row(key: str) -> Doc:
     }
 
 
-def _fold_day(row: Doc, fact: Fact) -> None:
+def _fold_day(row: Doc, fact: ReadEvent) -> None:
     p, t = fact.payload, fact.type
     if t in _MONEY_BY_GAME:
         name, field = _MONEY_BY_GAME[t]
@@ -159,7 +159,7 @@ def _fold_day(row: Doc, fact: Fact) -> None:
         row["counts"][counter] = row["counts"].get(counter, 0) + 1
 
 
-def _round(fact: Fact, docs: Docs) -> None:
+def _round(fact: ReadEvent, docs: Docs) -> None:
     p, t = fact.payload, fact.type
     if t == "round.started":
         release = docs.get("report_release", p["game_version_hash"]) or {}
@@ -189,11 +189,11 @@ def _round(fact: Fact, docs: Docs) -> None:
     docs.put("report_rtp", key, rtp)
 
 
-def _wallet_key(fact: Fact) -> str:
+def _wallet_key(fact: ReadEvent) -> str:
     return f"{fact.jurisdiction}|{fact.payload['amount']['currency']}|{fact.occurred_at[:10]}"
 
 
-def _wallet(fact: Fact, docs: Docs) -> None:
+def _wallet(fact: ReadEvent, docs: Docs) -> None:
     p, key = fact.payload, _wallet_key(fact)
     row = docs.get("report_wallet", key) or {
         "jurisdiction": fact.jurisdiction,
@@ -207,7 +207,7 @@ def _wallet(fact: Fact, docs: Docs) -> None:
     docs.put("report_wallet", key, row)
 
 
-def _pool(fact: Fact, docs: Docs) -> None:
+def _pool(fact: ReadEvent, docs: Docs) -> None:
     p, day = fact.payload, fact.occurred_at[:10]
     pool = docs.get("report_pool", p["jackpot_pool_id"]) or {
         "pool": p["jackpot_pool_id"],
@@ -234,7 +234,7 @@ def _pool(fact: Fact, docs: Docs) -> None:
         _pool_day(fact, docs, pool["started"], win)
 
 
-def _pool_day(fact: Fact, docs: Docs, started: str, win: Doc | None) -> None:
+def _pool_day(fact: ReadEvent, docs: Docs, started: str, win: Doc | None) -> None:
     """Keep the pool's level after its latest movement of the day (by occurred_at, then position)."""
     p, day = fact.payload, fact.occurred_at[:10]
     key = f"{p['jackpot_pool_id']}|{day}"

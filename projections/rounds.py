@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.errors import NotFoundError
-from projections.fact import Fact
+from ledger.event import ReadEvent
 from projections.money import add, amount
 from projections.ports import Doc, ViewStore
 from projections.runner import Docs, Need
@@ -49,7 +49,7 @@ class RoundProjection:
     )
     tables: tuple[str, ...] = ("round", "round_release")
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         """The round (and, for a start, its game release)."""
         p = fact.payload
         if fact.type == "game.version_released":
@@ -58,7 +58,7 @@ class RoundProjection:
             return (("round", p["round_id"]), ("round_release", p["game_version_hash"]))
         return (("round", p["round_id"]),)
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         """Fold one event."""
         p = fact.payload
         if fact.type == "game.version_released":
@@ -116,7 +116,7 @@ def _flag(doc: Doc, name: str) -> None:
         doc["flags"].sort()
 
 
-def _step(doc: Doc, fact: Fact, docs: Docs) -> None:
+def _step(doc: Doc, fact: ReadEvent, docs: Docs) -> None:
     p, kind = fact.payload, fact.type.removeprefix("round.")
     if p["step"] != len(doc["steps"]):
         _flag(doc, "step_gap")
@@ -150,7 +150,7 @@ def _step(doc: Doc, fact: Fact, docs: Docs) -> None:
     doc["jurisdiction"] = doc["jurisdiction"] or fact.jurisdiction
 
 
-def _started(doc: Doc, fact: Fact, docs: Docs) -> None:
+def _started(doc: Doc, fact: ReadEvent, docs: Docs) -> None:
     p = fact.payload
     doc.update(
         game_version_hash=p["game_version_hash"],
@@ -183,7 +183,7 @@ def _balances(doc: Doc, p: dict[str, Any], kind: str) -> None:
         doc["total_refunded"] = add(doc["total_refunded"], amount(p["refunded_amount"]))
 
 
-def _settled(doc: Doc, fact: Fact) -> None:
+def _settled(doc: Doc, fact: ReadEvent) -> None:
     p = fact.payload
     if not doc["bets"]:
         _flag(doc, "settled_without_bet")
@@ -193,7 +193,7 @@ def _settled(doc: Doc, fact: Fact) -> None:
     doc.update(settled=True, technical_status=p["technical_status"], ended_at=fact.occurred_at)
 
 
-def _jackpot(doc: Doc, fact: Fact) -> None:
+def _jackpot(doc: Doc, fact: ReadEvent) -> None:
     p, jp = fact.payload, doc["jackpot"]
     if fact.type == "jackpot.contributed":
         jp["contributions"].append(

@@ -19,8 +19,9 @@ from typing import Protocol
 from ledger.catalogue import CATALOGUE, Catalogue
 from ledger.encoding import canonical
 from ledger.errors import NotFoundError
+from ledger.event import ReadEvent
 from ledger.ports import EventStore
-from projections.fact import Fact, decode_fact
+from ledger.reads import decode_event
 from projections.ports import Doc, Move, TableWrites, Tracking, ViewStore
 
 Need = tuple[str, str]
@@ -77,11 +78,11 @@ class Projection(Protocol):
     topics: frozenset[str]
     tables: tuple[str, ...]
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         """The (table, key) documents folding ``fact`` reads, for bulk preloading."""
         ...
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         """Fold one event into the documents."""
         ...
 
@@ -171,7 +172,7 @@ class ProjectionRunner:
             records = self.views.read_records(start, limit) if limit > 0 else []
             if not records:
                 return done
-            facts = [decode_fact(r, self._catalogue) for r in records]
+            facts = [decode_event(r, self._catalogue) for r in records]
             self._fold(facts, positions)
             done += len(facts)
             if progress is not None:
@@ -203,7 +204,7 @@ class ProjectionRunner:
             positions[p.name] = t.position
         return positions
 
-    def _fold(self, facts: list[Fact], positions: dict[str, int]) -> None:
+    def _fold(self, facts: list[ReadEvent], positions: dict[str, int]) -> None:
         end = facts[-1].position + 1
         docs = Docs(self.views)
         behind = [p for p in self.projections if positions[p.name] < end]

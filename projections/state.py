@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ledger.errors import NotFoundError
+from ledger.event import ReadEvent
 from projections.entity import evolve
-from projections.fact import Fact
 from projections.ports import Doc, ViewStore
 from projections.runner import Docs, Need
 
@@ -69,7 +69,7 @@ class StateProjection:
     topics = _CONFIG | _PLAYER | {"game.version_released"}
     tables: tuple[str, ...] = ("player", "game", "config")
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         """The document the fact changes."""
         if fact.type in _CONFIG:
             return (("config", fact.stream),)
@@ -77,7 +77,7 @@ class StateProjection:
             return (("game", fact.payload["game_code"]),)
         return (("player", fact.payload["player_ref"]),)
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         """Fold one fact."""
         p = fact.payload
         if fact.type in _CONFIG:
@@ -102,7 +102,7 @@ class StateProjection:
             docs.put("player", p["player_ref"], doc)
 
 
-def _fold_player(doc: Doc, fact: Fact) -> None:
+def _fold_player(doc: Doc, fact: ReadEvent) -> None:
     p, t = fact.payload, fact.type
     if t.startswith("wallet."):
         doc["balances"][p["balance_after"]["currency"]] = p["balance_after"]["amount"]

@@ -1,34 +1,25 @@
-"""Helpers shared by the controllers: conversions to wire types and proofs for a view's events."""
+"""Helpers shared by the controllers: wire forms of checkpoints and of a view's proofs, the views."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-from litestar.exceptions import HTTPException
-
 from api.deps import LedgerDeps
-from api.schemas import CheckpointOut, EventOut, InclusionOut, ProofsOut, ReceiptOut
-from ledger.application import ReadEvent
+from api.errors import NotConfiguredError
+from api.schemas import CheckpointOut, ProofsOut
 from ledger.checkpoint import parse_checkpoint
-from ledger.errors import NotFoundError
-from ledger.event import Receipt
-from ledger.merkle import leaf_hash
-from ledger.merkle_log import MerkleLog
 from projections.ports import ViewStore
-
-MAX_PROOFS = 1000
 
 
 def views_of(ld: LedgerDeps) -> ViewStore:
     """The projection views, or a 503 when this deployment runs without them.
 
     Raises:
-        HTTPException: 503 (no views wired).
+        NotConfiguredError: no views wired.
     """
     if ld.views is None:
-        raise HTTPException(status_code=503, detail="projections are not available in this deployment")
+        raise NotConfiguredError("projections")
     return ld.views
 
 
@@ -47,56 +38,11 @@ def checkpoint_out(note: bytes) -> CheckpointOut:
     )
 
 
-def receipt_out(r: Receipt) -> ReceiptOut:
-    """A receipt as wire data."""
-    return ReceiptOut(
-        event_id=r.event_id,
-        stream=r.stream,
-        position=r.position,
-        stream_position=r.stream_position,
-        hash=r.hash,
-        recorded_at=r.recorded_at,
-        duplicate=r.duplicate,
-    )
-
-
-def event_out(e: ReadEvent) -> EventOut:
-    """A read event as wire data."""
-    return msgspec.convert(msgspec.to_builtins(e), EventOut)
-
-
-def inclusion_out(ld: LedgerDeps, position: int, size: int) -> InclusionOut:
-    """The inclusion proof of the record at ``position`` in the tree of ``size`` leaves.
-
-    Raises:
-        NotFoundError: no record at ``position``, or the tree is shorter than ``size``.
-    """
-    got = ld.ledger.store.read(position, 1)
-    if not got or got[0].position != position:
-        msg = f"no event at global position {position}"
-        raise NotFoundError(msg, field="position")
-    proof = MerkleLog(ld.tree_store).inclusion(position, size)
-    return InclusionOut(
-        position=position,
-        leaf_hash=leaf_hash(got[0].data).hex(),
-        leaf_index=proof.leaf_index,
-        tree_size=proof.tree_size,
-        audit_path=proof.audit_path,
-    )
-
-
 def proofs_for(ld: LedgerDeps, positions: Iterable[int]) -> ProofsOut:
     """Inclusion proofs of ``positions`` against the latest checkpoint (later ones listed as unsealed)."""
-    wanted = sorted(set(positions))[:MAX_PROOFS]
-    latest = ld.tree_store.latest_checkpoint()
-    if latest is None:
-        return ProofsOut(checkpoint=None, inclusion=[], unsealed=wanted)
-    size, note = latest
-    return ProofsOut(
-        checkpoint=checkpoint_out(note),
-        inclusion=[inclusion_out(ld, p, size) for p in wanted if p < size],
-        unsealed=[p for p in wanted if p >= size],
-    )
+    found = ld.proofs.of_positions(positions)
+    checkpoint = checkpoint_out(found.note) if found.note is not None else None
+    return ProofsOut(checkpoint=checkpoint, inclusion=found.inclusion, unsealed=found.unsealed)
 
 
 def positions_of(docs: Iterable[dict[str, Any]]) -> list[int]:

@@ -7,13 +7,12 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from api.deps import Bundle, Exporter, LedgerDeps
-from api.errors import responses
+from api.errors import NotConfiguredError, responses
 from api.params import Flag, RefPath
 from api.routes.common import proofs_for, views_of
 from api.schemas import DocOut
 from api.security import SECURITY
 from ledger.bundle import ExportScope
-from ledger.errors import StorageError
 from projections.cases import case_view
 from projections.rounds import reconstruct_round
 from projections.state import lookup
@@ -43,10 +42,10 @@ def exporter_of(exporter: NamedDependency[Exporter | None]) -> Exporter:
     """The bundle exporter, or a 503 when this deployment has none.
 
     Raises:
-        StorageError: no exporter is wired.
+        NotConfiguredError: no exporter is wired.
     """
     if exporter is None:
-        raise StorageError("evidence bundles are not available in this deployment")
+        raise NotConfiguredError("evidence bundles")
     return exporter
 
 

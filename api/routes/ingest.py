@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -15,15 +14,15 @@ from opentelemetry import trace
 from api.deps import LedgerDeps
 from api.errors import responses
 from api.observability import APPENDED, DUPLICATES
-from api.routes.common import event_out, receipt_out
-from api.schemas import MAX_EVENTS, EventBody, EventOut, IngestBody, IngestOut
+from api.schemas import MAX_EVENTS, IngestBody, IngestOut
 from api.security import SECURITY
 from ledger.errors import ValidationError
+from ledger.event import EventIn, ReadEvent
 
 MAX_TRACE_ATTRS = 16
 
 
-def _span_links(bodies: list[EventBody]) -> None:
+def _span_links(bodies: list[EventIn]) -> None:
     """Link the request's span to the events' own trace ids (the envelope's ``trace_id``)."""
     span = trace.get_current_span()
     if span.is_recording():
@@ -67,13 +66,12 @@ class IngestController(Controller):
             msg = f"a request holds 1 to {MAX_EVENTS} events, got {len(bodies)}"
             raise ValidationError(msg, field="events")
         _span_links(bodies)
-        events: list[dict[str, Any]] = [msgspec.to_builtins(b) for b in bodies]
-        receipts = ld.ledger.append(events)
+        receipts = ld.ledger.append(bodies)
         dup = sum(r.duplicate for r in receipts)
         new = len(receipts) - dup
         APPENDED.inc(new)
         DUPLICATES.inc(dup)
-        out = IngestOut(receipts=[receipt_out(r) for r in receipts], new=new, duplicates=dup)
+        out = IngestOut(receipts=receipts, new=new, duplicates=dup)
         return Response(out, status_code=201 if new else 200)
 
     @get(
@@ -82,6 +80,6 @@ class IngestController(Controller):
         summary="One event by id, opened and upcast",
         responses=responses(404, 503),
     )
-    def get_event(self, ld: NamedDependency[LedgerDeps], event_id: FromPath[UUID]) -> EventOut:
+    def get_event(self, ld: NamedDependency[LedgerDeps], event_id: FromPath[UUID]) -> ReadEvent:
         """Read one event."""
-        return event_out(ld.ledger.get(str(event_id)))
+        return ld.ledger.get(str(event_id))

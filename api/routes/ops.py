@@ -15,10 +15,8 @@ from api.routes.common import checkpoint_out
 from api.routes.proofs import verification_of, verification_out
 from api.schemas import HealthOut, ReadyOut, SealOut, VerificationOut
 from api.security import EXCLUDE_KEY, SECURITY
-from ledger.catalogue.anchoring import ANCHOR_STREAMS
 from ledger.catalogue.types import Timestamp
 from ledger.checkpoint import parse_checkpoint
-from ledger.encoding import decode_record
 from ledger.errors import LedgerError, StorageError
 
 PUBLIC = {EXCLUDE_KEY: True}
@@ -31,7 +29,7 @@ def ready_state(deps: NamedDependency[ApiDeps]) -> ReadyOut:
         StorageError: the store does not answer.
     """
     ld = deps.main
-    events = ld.ledger.store.size()
+    events = ld.ledger.size()
     tree = ld.tree_store.tree_size()
     lag = deps.projection_lag() if deps.projection_lag is not None else {}
     return ReadyOut(status="ready", events=events, tree_size=tree, projection_lag=lag)
@@ -72,18 +70,15 @@ def gauges(deps: NamedDependency[ApiDeps]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     ld = deps.main
     try:
-        out["ledger_events"] = ld.ledger.store.size()
+        out["ledger_events"] = ld.ledger.size()
         out["ledger_tree_size"] = ld.tree_store.tree_size()
         latest = ld.tree_store.latest_checkpoint()
         if latest is not None:
             cp, _ = parse_checkpoint(latest[1])
             out["ledger_checkpoint_size"] = cp.size
             out["ledger_checkpoint_age_seconds"] = _age(cp.timestamp)
-        for stream in ANCHOR_STREAMS:
-            if anchored := ld.ledger.store.read_stream(stream):
-                out["ledger_anchoring_age_seconds"] = _age(
-                    decode_record(anchored[-1].data).ledger.recorded_at
-                )
+        if (anchored_at := ld.ledger.last_anchor_at()) is not None:
+            out["ledger_anchoring_age_seconds"] = _age(anchored_at)
         if deps.projection_lag is not None:
             out["lag"] = deps.projection_lag()
         if deps.verification is not None and (last := deps.verification.last()) is not None:

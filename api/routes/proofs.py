@@ -11,13 +11,14 @@ from litestar.params import QueryParameter
 from api.deps import Exporter, LedgerDeps, VerificationLog
 from api.errors import responses
 from api.params import MAX_SIZE, REF, STREAM, OptionalSizeQuery, SizePath, SizeQuery
-from api.routes.common import checkpoint_out, inclusion_out
+from api.routes.common import checkpoint_out
 from api.routes.disputes import BUNDLE_RESPONSE, bundle_response, exporter_of
-from api.schemas import CheckpointOut, ConsistencyOut, InclusionOut, VerificationOut
+from api.schemas import CheckpointOut, ConsistencyOut, VerificationOut
 from api.security import SECURITY
 from ledger.bundle import ExportScope
 from ledger.errors import NotFoundError, StorageError, ValidationError
 from ledger.merkle_log import MerkleLog
+from ledger.proofs import PositionProof
 
 
 def verification_out(result: dict[str, object] | None) -> VerificationOut:
@@ -89,7 +90,7 @@ class ProofsController(Controller):
     )
     def inclusion(
         self, ld: NamedDependency[LedgerDeps], position: SizeQuery, size: OptionalSizeQuery = None
-    ) -> InclusionOut:
+    ) -> PositionProof:
         """The audit path of ``position`` in the tree of ``size`` leaves."""
         if size is None:
             latest = ld.tree_store.latest_checkpoint()
@@ -98,7 +99,7 @@ class ProofsController(Controller):
             size = latest[0]
         if position >= size:
             raise ValidationError(f"position {position} is outside a tree of size {size}", field="position")
-        return inclusion_out(ld, position, size)
+        return ld.proofs.inclusion(position, size)
 
     @get(
         "/proofs/consistency",

@@ -21,18 +21,17 @@ from litestar.params import PathParameter, QueryParameter
 from api.deps import ApiDeps, LedgerDeps, ReportingDeps
 from api.errors import responses
 from api.params import ENTITY, EVENT_TYPE_PREFIX, REF, Flag, RefPath
-from api.routes.common import event_out, positions_of, proofs_for, views_of
+from api.routes.common import positions_of, proofs_for, views_of
 from api.schemas import AuditOut, LogPage, RegulatorPlayerOut, Timestamp
 from api.security import SECURITY
 from ledger.catalogue.types import Timestamp as LedgerTimestamp
-from ledger.encoding import decode_record
 from ledger.errors import StorageError, ValidationError
+from ledger.reads import SCAN_LIMIT
 from projections.audit import audit_history
 from projections.cases import case_view
 from projections.mga import mga_report, parse_base_rates, parse_day
 from projections.state import lookup
 
-SCAN_LIMIT = 20_000
 NDJSON = "application/x-ndjson"
 XML = "application/xml"
 _RATE = r"[A-Z]{3}=[0-9]{1,6}(\.[0-9]{1,10})?"
@@ -57,13 +56,6 @@ Entity = Annotated[str, QueryParameter(pattern=ENTITY, description="entity kind,
 EntityId = Annotated[str, QueryParameter(name="id", pattern=REF, description="entity id, e.g. rule-welcome")]
 
 
-class _Head(msgspec.Struct):
-    type: str
-
-
-_head = msgspec.json.Decoder(_Head).decode
-
-
 def _cursor(text: str | None) -> int | None:
     if text is None:
         return None
@@ -84,49 +76,6 @@ def _instant(text: str | None, field: str) -> str | None:
         return LedgerTimestamp.parse(text).canonical()
     except ValueError as e:
         raise ValidationError(str(e), field=field) from None
-
-
-def _first_at_or_after(ld: LedgerDeps, instant: str, size: int) -> int:
-    """Binary search on ``recorded_at`` (stamped in commit order, so non-decreasing up to a few ms)."""
-    lo, hi = 0, size
-    while lo < hi:
-        mid = (lo + hi) // 2
-        rec = ld.ledger.store.read(mid, 1)
-        if rec and decode_record(rec[0].data).ledger.recorded_at < instant:
-            lo = mid + 1
-        else:
-            hi = mid
-    return max(0, lo - 1000)  # a margin for batches committed out of stamp order
-
-
-def _scan(
-    ld: NamedDependency[LedgerDeps],
-    category: str,
-    start: int,
-    until: str | None,
-    since: str | None,
-    limit: int,
-) -> tuple[list[Any], int | None]:
-    store, position = ld.ledger.store, start
-    matches: list[Any] = []
-    size, scanned = store.size(), 0
-    while position < size and len(matches) < limit and scanned < SCAN_LIMIT:
-        records = store.read(position, min(2000, size - position))
-        if not records:
-            break
-        for r in records:
-            position, scanned = r.position + 1, scanned + 1
-            rec = decode_record(r.data)
-            if until is not None and rec.ledger.recorded_at >= until:
-                return matches, None
-            t = _head(rec.event).type
-            if (t == category or t.startswith(f"{category}.")) and (
-                since is None or rec.ledger.recorded_at >= since
-            ):
-                matches.append(event_out(ld.ledger.read_event(r)))
-                if len(matches) >= limit:
-                    break
-    return matches, (position if position < size else None)
 
 
 @dataclass
@@ -187,8 +136,9 @@ class RegulatorController(Controller):
         sync_to_thread=True,
         summary="Raw events of a category (type or type prefix) in a time range, cursor-paginated",
         description=(
-            "`from`/`to` bound `recorded_at` ([from, to)). Each page scans at most 20,000 events, so a "
-            "page may hold fewer than `limit` events and still carry `next_cursor`. `format=ndjson` "
+            "`from`/`to` bound `recorded_at` ([from, to)). "
+            f"Each page scans at most {SCAN_LIMIT:,} events, so a page may hold fewer than `limit` events "
+            "and still carry `next_cursor`. `format=ndjson` "
             "streams one event per line (the cursor is then in the `Next-Cursor` header)."
         ),
         operation_class=NdjsonOperation,
@@ -209,10 +159,7 @@ class RegulatorController(Controller):
     ) -> Response[Any]:
         """One page of events of the category."""
         lo, hi = _instant(since, "from"), _instant(until, "to")
-        start = _cursor(cursor)
-        if start is None:
-            start = _first_at_or_after(ld, lo, ld.ledger.store.size()) if lo else 0
-        events, nxt = _scan(ld, event_type, start, hi, lo, limit)
+        events, nxt = ld.ledger.scan(event_type, since=lo, until=hi, start=_cursor(cursor), limit=limit)
         token = _make_cursor(nxt) if nxt is not None else None
         if fmt == "ndjson":
             headers = {"Next-Cursor": token} if token else {}

@@ -10,12 +10,21 @@ Invariants the canonical encoding relies on:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
 import msgspec
 
 _UTC = dt.UTC
+
+RFC3339_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})(?!\n)$"
+REF_PATTERN: Final = r"^[A-Za-z0-9_.:@\-]{1,128}(?!\n)$"
+# Unanchored, for patterns that hold several codes (comma-separated lists in settings).
+JURISDICTION_CODE: Final = r"[A-Z]{2}(-[A-Z0-9]{1,3})?"
+JURISDICTION_PATTERN: Final = rf"^{JURISDICTION_CODE}(?!\n)$"
+RFC3339_TEXT: Final = "RFC 3339 instant with an offset (stored as UTC milliseconds)"
+_RFC3339 = re.compile(RFC3339_PATTERN)
 
 
 class Timestamp(dt.datetime):
@@ -72,6 +81,26 @@ class Timestamp(dt.datetime):
     def epoch_ms(self) -> int:
         """Milliseconds since the Unix epoch."""
         return int(self.timestamp() * 1000)
+
+
+class Rfc3339Timestamp(Timestamp):
+    """A ``Timestamp`` that arrives as strict RFC 3339 text (``T``, seconds, an offset): the envelope's.
+
+    Payload timestamps stay as lenient as :meth:`Timestamp.parse`; the envelope's wire form is
+    pinned so HTTP and NDJSON producers are held to the same text.
+    """
+
+    @classmethod
+    def parse(cls, text: str) -> Timestamp:
+        """Parse strict RFC 3339 text into a UTC millisecond instant.
+
+        Raises:
+            ValueError: the text is not ``YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)``.
+        """
+        if not _RFC3339.match(text):
+            msg = f"invalid timestamp {text!r}; expected RFC 3339 like 2024-05-01T12:00:00.000Z"
+            raise ValueError(msg)
+        return super().parse(text)
 
 
 # ISO 4217 minor units for the currencies operators settle in (plus the common crypto
@@ -172,7 +201,7 @@ Ref = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=128,
-        pattern=r"^[A-Za-z0-9_.:@\-]+(?!\n)$",
+        pattern=REF_PATTERN,
         description="an opaque reference (no spaces)",
     ),
 ]
@@ -182,7 +211,7 @@ Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}(?!\n)$", descrip
 Jurisdiction = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?(?!\n)$",
+        pattern=JURISDICTION_PATTERN,
         description="ISO 3166-1 alpha-2, optionally with a subdivision (US-NJ)",
     ),
 ]
@@ -208,12 +237,12 @@ def enc_hook(obj: Any) -> Any:
 
 
 def dec_hook(kind: type, obj: Any) -> Any:
-    """Decode the custom value types (``Timestamp``) for msgspec."""
-    if kind is Timestamp:
+    """Decode the custom value types (``Timestamp`` and its strict wire form) for msgspec."""
+    if kind is Timestamp or kind is Rfc3339Timestamp:
         if isinstance(obj, str):
-            return Timestamp.parse(obj)
+            return kind.parse(obj)
         if isinstance(obj, dt.datetime):
-            return Timestamp.of(obj)
+            return kind.of(obj)
         msg = "expected an RFC 3339 timestamp string"
         raise ValueError(msg)
     msg = f"cannot decode {kind.__name__}"
@@ -224,5 +253,12 @@ def schema_hook(kind: type) -> dict[str, Any]:
     """JSON Schema for the custom value types."""
     if kind is Timestamp:
         return {"type": "string", "format": "date-time", "description": "UTC, milliseconds"}
+    if kind is Rfc3339Timestamp:
+        return {
+            "type": "string",
+            "format": "date-time",
+            "pattern": RFC3339_PATTERN,
+            "description": RFC3339_TEXT,
+        }
     msg = f"no schema for {kind.__name__}"
     raise NotImplementedError(msg)

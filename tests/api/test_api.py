@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
@@ -286,3 +287,13 @@ def test_a_token_verified_by_one_app_is_not_trusted_by_an_app_with_another_key(
     other = msgspec.structs.replace(settings, jwt_secret="another-secret-" + "1" * 32)
     with TestClient(create_app(build_deps(other, record_access=False))) as c:
         _problem(c.get("/ledger/checkpoints/latest", headers=good), 401, "unauthenticated")
+
+
+def test_parts_a_deployment_lacks_answer_one_503_problem(deps: ApiDeps, token: Token) -> None:
+    bare = dataclasses.replace(deps, main=dataclasses.replace(deps.main, views=None), exporter=None)
+    h = token("dispute_handler")
+    with TestClient(create_app(bare)) as c:
+        for path in ("/rounds/rnd-0000001", "/rounds/rnd-0000001/bundle"):
+            body = _problem(c.get(path, headers=h), 503, "unavailable")
+            assert body["detail"].endswith(" are not available in this deployment")
+            assert "retry-after" not in c.get(path, headers=h).headers

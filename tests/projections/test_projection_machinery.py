@@ -10,8 +10,8 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.errors import ConflictError, NotFoundError
+from ledger.event import ReadEvent
 from projections.audit import AuditProjection
-from projections.fact import Fact
 from projections.ports import Move
 from projections.registry import all_projections
 from projections.runner import Docs, Need, Projection
@@ -37,10 +37,10 @@ class Exploding:
             inner.tables,
         )
 
-    def needs(self, fact: Fact) -> Iterable[Need]:
+    def needs(self, fact: ReadEvent) -> Iterable[Need]:
         return self.inner.needs(fact)
 
-    def apply(self, fact: Fact, docs: Docs) -> None:
+    def apply(self, fact: ReadEvent, docs: Docs) -> None:
         self.left -= 1
         if self.left < 0:
             raise BoomError

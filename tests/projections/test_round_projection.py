@@ -6,7 +6,8 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ledger.application import Ledger, ReadEvent
+from ledger.application import Ledger
+from ledger.event import ReadEvent
 from projections.rounds import reconstruct_round
 from tests.factories import Events
 from tests.projections.support import RunnerFactory, load_demo, make_runner, make_views

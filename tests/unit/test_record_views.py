@@ -1,7 +1,9 @@
 """The partial record views of ``ledger.encoding`` against ``decode_record``/``decode_content``.
 
 ``BulkRecord`` claims to be exactly as strict as ``decode_record`` followed by
-``ContentKeys``: on any bytes both accept with the same fields, or both reject. The content
+``ContentKeys``, and ``TypedRecord`` (the read model's one-pass decode) as strict as
+``decode_record`` followed by ``decode_content``: on any bytes both accept with the same
+fields, or both reject. The content
 views (``ContentKeys``, ``ContentStream``, ``ContentType``, ``AnchorContentView``) are
 deliberately looser than ``decode_content``: they ignore every field they do not name, so
 for them the tests pin that they accept what ``decode_content`` accepts (with the same
@@ -27,6 +29,7 @@ from ledger.encoding import (
     decode_content_stream,
     decode_content_type,
     decode_record,
+    decode_typed_record,
     record_bytes,
 )
 
@@ -93,6 +96,18 @@ def bulk(data: bytes) -> tuple[object, ...]:
     )
 
 
+def typed(data: bytes) -> tuple[object, ...]:
+    """``TypedRecord``: the one-pass decode of ``ledger.reads.decode_event``."""
+    record = decode_typed_record(data)
+    return (record.event, record.ledger, record.v)
+
+
+def typed_two_step(data: bytes) -> tuple[object, ...]:
+    """``decode_record`` then ``decode_content``: the reference reading of a whole record."""
+    record = decode_record(data)
+    return (decode_content(record.event), record.ledger, record.v)
+
+
 def replaced(old: bytes, new: bytes, data: bytes = RECORD) -> bytes:
     assert data.count(old) == 1, old
     return data.replace(old, new)
@@ -134,6 +149,11 @@ def test_bulk_record_is_as_strict_as_decode_record_then_content_keys(data: bytes
     assert outcome(bulk, data) == outcome(two_step, data)
 
 
+@pytest.mark.parametrize("data", RECORD_CASES.values(), ids=RECORD_CASES.keys())
+def test_typed_record_is_as_strict_as_decode_record_then_decode_content(data: bytes) -> None:
+    assert outcome(typed, data) == outcome(typed_two_step, data)
+
+
 def test_the_record_cases_cover_acceptance_and_rejection() -> None:
     outcomes = {name: outcome(bulk, data) == REJECTED for name, data in RECORD_CASES.items()}
     assert not outcomes["valid"]
@@ -170,6 +190,7 @@ def test_bulk_record_agrees_with_decode_record_on_any_damage(data: st.DataObject
             del raw[at:]
     damaged = bytes(raw)
     assert outcome(bulk, damaged) == outcome(two_step, damaged)
+    assert outcome(typed, damaged) == outcome(typed_two_step, damaged)
 
 
 # --- content views: deliberately looser than decode_content ---------------------------------------
