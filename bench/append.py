@@ -43,10 +43,10 @@ from bench.common import (
     pg_version,
     timed,
 )
-from infra.bootstrap import SystemClock
-from infra.keys import AesGcmFieldCipher, PostgresKeyTable, SqliteKeyTable
-from infra.postgres import PostgresEventStore, datastore
-from infra.sqlite import SqliteEventStore
+from infra.cipher import AesGcmFieldCipher
+from infra.clock import SystemClock
+from infra.postgres import PostgresEventStore, PostgresKeyTable, datastore
+from infra.sqlite import SqliteEventStore, SqliteKeyTable
 from ledger.application import Ledger
 from ledger.chain import DOMAIN_TAG, GENESIS, Head, Linker, Pending, Row, StoredColumns, StoredRecord
 from ledger.errors import LedgerError

@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 import msgspec
 
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
 from infra.demo import demo_events
 from infra.settings import Settings
 
-LEDGER = [sys.executable, "-c", "from infra.cli import run; run()"]
+LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 
 
 def _port() -> int:

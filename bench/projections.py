@@ -25,10 +25,9 @@ from random import Random
 from typing import Any
 
 from bench.common import PG_DSN, fresh_schema, frozen_heap, machine, pg_problem, pg_version
-from infra.bootstrap import build_ledger
 from infra.demo import demo_events
-from infra.projection_store import build_runner
 from infra.settings import Settings
+from infra.wiring.bootstrap import build_ledger, build_runner, open_backend
 from ledger.application import Ledger
 from projections.audit import audit_history, audit_history_json
 from projections.fact import decode_fact
@@ -225,8 +224,9 @@ def stores(pg: bool, folder: Path) -> Iterator[tuple[str, Settings]]:
 def one_store(
     store: str, settings: Settings, history: list[dict[str, Any]], live: list[dict[str, Any]], load: int
 ) -> list[Row]:
-    ledger = build_ledger(settings)
-    runner = build_runner(settings, ledger.store)
+    backend = open_backend(settings)
+    ledger = build_ledger(settings, backend)
+    runner = build_runner(settings, ledger.store, backend.views())
     try:
         start = time.perf_counter()
         append(ledger, history)

@@ -42,6 +42,11 @@ class TableWrites:
     rows: Mapping[str, bytes | None]
 
 
+def upper_bound(prefix: str) -> str:
+    """Return a string greater than every key starting with ``prefix`` (keys never hold U+10FFFF)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+
+
 class ViewStore(Protocol):
     """Durable views and tracking beside the events (same SQLite file / PostgreSQL schema)."""
 

@@ -15,8 +15,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from api.app import create_app
 from api.deps import ApiDeps
-from infra.api_wiring import build_deps, catch_up_views
 from infra.settings import Settings
+from infra.wiring.api import build_deps
+from infra.wiring.sandbox import catch_up_views
 from ledger.merkle import verify_consistency, verify_inclusion
 from tests.api.conftest import Token, recorder_of
 from tests.factories import Events

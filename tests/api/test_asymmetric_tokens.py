@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from litestar.testing import TestClient
 
 from api.app import create_app
-from infra.api_wiring import build_deps
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
 from infra.settings import Settings
+from infra.wiring.api import build_deps
 from ledger.errors import ValidationError
 
 PrivateKey = ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey

@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
 from infra.demo import demo_events
 from infra.settings import Settings
 
 pytestmark = pytest.mark.slow
-LEDGER = [sys.executable, "-c", "from infra.cli import run; run()"]
+LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 
 
 def _free_port() -> int:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.cli_common import EXIT_INPUT, EXIT_STORAGE
+from infra.cli.common import EXIT_INPUT, EXIT_STORAGE
+from infra.cli.main import main
 from infra.settings import Settings
 from infra.signing import Keyring, load_trusted
-from infra.wiring_proofs import build_keyring, build_worm
+from infra.wiring.bootstrap import build_keyring, build_worm
 from infra.worm import LocalWormStore, S3WormStore
 from ledger.checkpoint import ZERO_HASH, Checkpoint, open_checkpoint, sign_checkpoint
 

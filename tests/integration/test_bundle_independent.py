@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from infra.cipher import AesGcmFieldCipher
 from infra.export import ExportScope
-from infra.keys import AesGcmFieldCipher, SqliteKeyTable
-from infra.sqlite import SqliteEventStore
-from infra.tree import SqliteTreeStore
+from infra.sqlite import SqliteEventStore, SqliteKeyTable, SqliteTreeStore
 from ledger.application import Ledger
 from tests.conftest import KEK, FixedClock
 from tests.integration.test_bundle import _verifier, build_history

@@ -23,10 +23,10 @@ import yaml
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.api_wiring import build_app
-from infra.cli import parser as ledger_parser
-from infra.cli_api import issue_token
+from infra.cli.main import parser as ledger_parser
+from infra.cli.token import issue_token
 from infra.settings import _ENV, Settings
+from infra.wiring.api import build_app
 from ledger.worm import CHECKPOINT_PREFIX
 from policies.retention import CLASSES, DEFAULT
 from tests.api.conftest import load_demo, make_settings

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.bootstrap import load_kek
-from infra.projection_store import mga_config
 from infra.settings import Settings
+from infra.wiring.bootstrap import load_kek, mga_config
 from ledger.errors import ValidationError
 from projections.mga import MgaConfig
 

@@ -1,4 +1,4 @@
-"""The ASGI entry point server workers import: ``infra.serve:app`` (a factory: one app per worker)."""
+"""The ASGI entry point server workers import: ``infra.wiring.asgi:app`` (a factory: one app per worker)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 from litestar import Litestar
 
-from infra.api_wiring import build_app
 from infra.settings import Settings
+from infra.wiring.api import build_app
 
 
 def app() -> Litestar:

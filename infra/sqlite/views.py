@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
-from infra.sqlite_lock import WriterLock
+from infra.sqlite.lock import WriterLock
 from ledger.errors import ConflictError, LedgerError, StorageError
-from projections.ports import Doc, Move, TableWrites, Tracking
+from projections.ports import Doc, Move, TableWrites, Tracking, upper_bound
 from projections.runner import digest_of
 
 _CHUNK = 500
@@ -31,11 +31,6 @@ def _t(table: str) -> str:
         msg = f"bad view table name {table!r}"
         raise StorageError(msg)
     return f"view_{table}"
-
-
-def upper_bound(prefix: str) -> str:
-    """A string greater than every key starting with ``prefix`` (keys never hold U+10FFFF)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
 
 
 class SqliteViewStore:

@@ -17,10 +17,9 @@ import msgspec
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from infra.postgres import DDL_LOCK
-from infra.projection_sqlite import upper_bound
+from infra.postgres.ddl import DDL_LOCK
 from ledger.errors import ConflictError, LedgerError, StorageError
-from projections.ports import Doc, Move, TableWrites, Tracking
+from projections.ports import Doc, Move, TableWrites, Tracking, upper_bound
 from projections.runner import digest_of
 
 _decode = msgspec.json.Decoder(dict).decode
