@@ -17,9 +17,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import Result, bonus_event, chunks, machine, make_events, timed
+from bench.common import Result, bonus_event, machine, make_events, timed
 from infra.cipher import AesGcmFieldCipher
 from infra.clock import SystemClock
+from infra.demo import chunks
 from infra.export import ExportScope, export_bundle
 from infra.signing import Ed25519Signer, Ed25519Verifier
 from infra.sqlite import SqliteEventStore, SqliteKeyTable, SqliteTreeStore

@@ -106,7 +106,7 @@ def reads(store: str, runner: ProjectionRunner, size: int) -> tuple[list[Row], f
 
     def read_decode() -> None:
         n = 0
-        while batch := runner.views.read_records(n, 2000):
+        while batch := runner.store.read_columns(n, 2000).data:
             n += len(batch)
             for data in batch:
                 decode_fact(data)

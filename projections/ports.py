@@ -91,14 +91,6 @@ class ViewStore(Protocol):
         """SHA-256 over every row of ``table`` in key order (key, version, data)."""
         ...
 
-    def read_records(self, start: int, limit: int) -> list[bytes]:
-        """The stored record bytes of the log from global position ``start``, at most ``limit``.
-
-        The same rows as ``EventStore.read`` (views live in the events' database), without
-        the index columns a projection does not need.
-        """
-        ...
-
     def close(self) -> None:
         """Release connections."""
         ...

@@ -155,13 +155,6 @@ class SqliteViewStore:
         rows = self._read(f"SELECT key, version, data FROM {_t(table)} ORDER BY key", ())  # noqa: S608
         return digest_of((str(k), int(v), bytes(d)) for k, v, d in rows)
 
-    def read_records(self, start: int, limit: int) -> list[bytes]:
-        """Record bytes from global position ``start`` (rowid = position + 1)."""
-        rows = self._read(
-            "SELECT state FROM ledger_events WHERE rowid > ? ORDER BY rowid LIMIT ?", (start, limit)
-        )
-        return [bytes(d) for (d,) in rows]
-
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
