@@ -174,12 +174,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-http-"))
     env = {
         **os.environ,
-        "LEDGER_SQLITE_PATH": str(root / "ledger.sqlite3"),
-        "LEDGER_KEYS_PATH": str(root / "keys.sqlite3"),
-        "LEDGER_KEK_FILE": str(root / "kek.key"),
-        "LEDGER_SIGNING_DIR": str(root / "signing"),
-        "LEDGER_WORM_DIR": str(root / "worm"),
-        "LEDGER_JWT_SECRET_FILE": str(root / "jwt.secret"),
+        "LEDGER_DATA_DIR": str(root),
     }
     settings = Settings.from_env(env)
     t = time.perf_counter()

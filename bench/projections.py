@@ -26,7 +26,7 @@ from typing import Any
 
 from bench.common import PG_DSN, fresh_schema, frozen_heap, machine, pg_problem, pg_version
 from infra.demo import demo_events
-from infra.settings import Settings
+from infra.settings import PostgresStore, Settings
 from infra.wiring.bootstrap import build_ledger, build_runner, open_backend
 from ledger.application import Ledger
 from projections.audit import audit_history, audit_history_json
@@ -214,11 +214,11 @@ def lag(
 def stores(pg: bool, folder: Path) -> Iterator[tuple[str, Settings]]:
     yield (
         "SQLite",
-        Settings(sqlite_path=str(folder / "l.sqlite3"), keys_path=str(folder / "k.sqlite3"), kek=KEK),
+        Settings(data_dir=str(folder), kek=KEK),
     )
     if pg:
         with fresh_schema() as schema:
-            yield "PostgreSQL", Settings(store="postgres", pg_dsn=PG_DSN, pg_schema=schema, kek=KEK)
+            yield "PostgreSQL", Settings(store=PostgresStore(dsn=PG_DSN, schema=schema), kek=KEK)
 
 
 def one_store(

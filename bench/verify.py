@@ -44,13 +44,7 @@ SEAL_EVERY = 1000
 
 
 def settings_for(folder: Path, schema: str | None) -> Settings:
-    env = {
-        "LEDGER_SQLITE_PATH": str(folder / "ledger.sqlite3"),
-        "LEDGER_KEYS_PATH": str(folder / "keys.sqlite3"),
-        "LEDGER_KEK_FILE": str(folder / "kek.key"),
-        "LEDGER_SIGNING_DIR": str(folder / "signing"),
-        "LEDGER_WORM_DIR": str(folder / "worm"),
-    }
+    env = {"LEDGER_DATA_DIR": str(folder)}
     if schema is not None:
         env |= {"LEDGER_STORE": "postgres", "LEDGER_PG_DSN": PG_DSN, "LEDGER_PG_SCHEMA": schema}
     return Settings.from_env(env)

@@ -23,8 +23,6 @@ from ledger.errors import NotFoundError, StorageError
 from ledger.merkle import MerkleLog
 from projections.rounds import reconstruct_round
 
-BUNDLE_DIR = Path("var/bundles")
-
 
 def _range(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"([0-9]+):([0-9]+)", text)
@@ -77,7 +75,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             origin=settings.origin,
             created_at=created_at,
         )
-    path = Path(args.out) if args.out else BUNDLE_DIR / f"{scope.label}.zip"
+    path = Path(args.out) if args.out else Path(settings.under("bundles")) / f"{scope.label}.zip"
     write_atomic(path, data)
     print(path)
     print(
@@ -139,7 +137,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     scope.add_argument("--stream", help="a stream, e.g. BonusRule:br-welcome")
     scope.add_argument("--round", help="a round id: its Round stream plus the events linked to it")
     scope.add_argument("--range", type=_range, metavar="START:END", help="global positions [START, END)")
-    e.add_argument("--out", help="output file (default var/bundles/<scope>.zip)")
+    e.add_argument("--out", help="output file (default <LEDGER_DATA_DIR>/bundles/<scope>.zip)")
     e.set_defaults(fn=cmd_export)
     v = sub.add_parser("verify-bundle", help="verify an evidence bundle offline against trusted keys")
     v.add_argument("bundle", help="the bundle zip")

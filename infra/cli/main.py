@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from infra.cli import bundle, events, keys, projections, seal, serve, token, verify
 from infra.cli.common import EXIT_INPUT, EXIT_STORAGE, EXIT_VERIFY
-from infra.settings import Settings
+from infra.settings import Settings, from_process_env
 from ledger.errors import LedgerError, StorageError, VerificationError
 
 
@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     args = parser().parse_args(argv)
     fn: Callable[[argparse.Namespace, Settings], int] = args.fn
     try:
-        settings = Settings.from_env(os.environ if env is None else env)
+        settings = from_process_env() if env is None else Settings.from_env(env)
         return fn(args, settings)
     except LedgerError as e:
         what = "verification failed: " if isinstance(e, VerificationError) else ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -12,8 +11,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from infra.cli.common import positive
-from infra.settings import Settings
+from infra.settings import Settings, share_with_workers
 from infra.wiring.sandbox import catch_up_views, prepare_sandbox
 
 
@@ -33,15 +34,15 @@ def _followers(args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the API with granian (``--workers`` processes), projections followed in the background."""
-    host = args.host or settings.serve_host
-    port = args.port or settings.serve_port
-    workers = args.workers or settings.serve_workers
+    host = args.host or settings.serve.host
+    port = args.port or settings.serve.port
+    workers = args.workers or settings.serve.workers
     # Before prometheus_client is first imported: it picks its value store at import time.
     metrics_dir = Path(tempfile.mkdtemp(prefix="ledger-metrics-"))
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    share_with_workers({("serve", "metrics_dir"): str(metrics_dir)})
     if args.no_sandbox:
-        os.environ["LEDGER_SANDBOX_EVENTS"] = "0"
-        settings = Settings.from_env(os.environ)
+        share_with_workers({("sandbox_events",): "0"})  # the workers build their own settings
+        settings = msgspec.structs.replace(settings, sandbox_events=0)
     else:
         n = prepare_sandbox(settings)
         print(

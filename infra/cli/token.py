@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from infra.settings import Settings
+from infra.settings import Settings, env_name
 from infra.wiring.bootstrap import dev_secret
 from ledger.errors import ValidationError
 from policies.rbac import ROLES
@@ -42,19 +42,20 @@ def issue_token(settings: Settings, *, roles: list[str], sub: str, ttl: int, now
     claims = {
         "sub": sub,
         "roles": roles,
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": settings.auth.issuer,
+        "aud": settings.auth.audience,
         "iat": issued,
         "exp": issued + ttl,
         "jti": str(uuid.uuid4()),
     }
-    if settings.jwt_algorithm == "HS256":
-        key: Any = settings.jwt_secret or dev_secret(settings)
+    auth = settings.auth
+    if auth.algorithm == "HS256":
+        key: Any = auth.secret or dev_secret(settings)
     else:
-        if not settings.jwt_private_key_path:
-            raise ValidationError("no private key to sign with", field="LEDGER_JWT_PRIVATE_KEY_FILE")
-        key = Path(settings.jwt_private_key_path).read_text()
-    return jwt.encode(claims, key, algorithm=settings.jwt_algorithm)
+        if not auth.private_key_path:
+            raise ValidationError("no private key to sign with", field=env_name("auth", "private_key_path"))
+        key = Path(auth.private_key_path).read_text()
+    return jwt.encode(claims, key, algorithm=auth.algorithm)
 
 
 def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:

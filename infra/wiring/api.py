@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from api.deps import ApiDeps, AuthConfig, Bundle, ExportRequest, LedgerDeps, Rep
 from infra.backend import Backend
 from infra.clock import SystemClock
 from infra.export import ExportScope, export_bundle
-from infra.settings import Settings
+from infra.settings import Settings, env_name
 from infra.wiring.bootstrap import (
     build_keyring,
     build_ledger,
@@ -131,29 +130,26 @@ def auth_config(settings: Settings) -> AuthConfig:
     Raises:
         ValidationError: the key file is missing or unreadable.
     """
-    if settings.jwt_algorithm == "HS256":
-        key = settings.jwt_secret or dev_secret(settings)
+    auth = settings.auth
+    if auth.algorithm == "HS256":
+        key = auth.secret or dev_secret(settings)
     else:
-        if not settings.jwt_public_key_path:
-            raise ValidationError("EdDSA/RS256 need a public key file", field="LEDGER_JWT_PUBLIC_KEY_FILE")
+        where = env_name("auth", "public_key_path")
+        if not auth.public_key_path:
+            raise ValidationError("EdDSA/RS256 need a public key file", field=where)
         try:
-            key = Path(settings.jwt_public_key_path).read_text()
+            key = Path(auth.public_key_path).read_text()
         except OSError as e:
-            raise ValidationError(f"cannot read: {e.strerror}", field="LEDGER_JWT_PUBLIC_KEY_FILE") from None
-    roles = {}
-    for item in settings.client_cert_roles.split(";"):
-        subject, sep, role = item.rpartition("=")
-        if sep and subject.strip():
-            roles[subject.strip()] = role.strip()
+            raise ValidationError(f"cannot read: {e.strerror}", field=where) from None
     return AuthConfig(
-        algorithm=settings.jwt_algorithm,
+        algorithm=auth.algorithm,
         key=key,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ip_allow=[c for c in settings.ip_allow.split(",") if c.strip()],
-        cert_header=settings.client_cert_header,
-        cert_roles=roles,
-        trusted_proxies=[c for c in settings.trusted_proxies.split(",") if c.strip()],
+        issuer=auth.issuer,
+        audience=auth.audience,
+        ip_allow=list(auth.ip_allow),
+        cert_header=auth.client_cert_header,
+        cert_roles=dict(auth.client_cert_roles),
+        trusted_proxies=list(auth.trusted_proxies),
     )
 
 
@@ -180,7 +176,7 @@ def build_deps(
     sb: LedgerDeps | None = None
     if sandbox and settings.sandbox_events > 0:
         sb_settings = sandbox_settings(settings)
-        if not Path(sb_settings.sqlite_path).exists():
+        if not Path(sb_settings.sandbox_path).exists():
             prepare_sandbox(settings)
         sb, more = _ledger_deps(sb_settings, open_backend(sb_settings), sandbox=True)
         closers = [*more, *closers]
@@ -200,7 +196,7 @@ def build_deps(
         reporting=ReportingDeps(mga=mga_config(settings), clock=SystemClock()),
         projection_lag=_lag(main.ledger.store, main.views) if main.views is not None else None,
         record_access=record_access,
-        metrics_multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        metrics_multiprocess_dir=settings.serve.metrics_dir,
         tracer_provider=provider,
         jurisdiction=settings.jurisdiction,
         on_shutdown=closers,

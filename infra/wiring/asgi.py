@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from litestar import Litestar
 
-from infra.settings import Settings
+from infra.settings import from_process_env
 from infra.wiring.api import build_app
 
 
 def app() -> Litestar:
     """Build the app from ``LEDGER_*`` (the sandbox is prepared by ``ledger serve`` before workers start)."""
-    return build_app(Settings.from_env(os.environ))
+    return build_app(from_process_env())

@@ -16,7 +16,7 @@ from infra.backend import Backend
 from infra.cipher import AesGcmFieldCipher
 from infra.clock import SystemClock
 from infra.postgres import PostgresBackend
-from infra.settings import Settings
+from infra.settings import LocalWorm, PostgresStore, S3Worm, Settings, SqliteStore, env_name
 from infra.signing import Keyring
 from infra.sqlite import SqliteBackend
 from infra.verification import ResultStore, StoredVerificationLog, Trust
@@ -37,9 +37,11 @@ from projections.runner import Projection, ProjectionRunner
 
 def open_backend(settings: Settings) -> Backend:
     """Return the configured storage backend (``LEDGER_STORE``: SQLite files or a PostgreSQL schema)."""
-    if settings.store == "postgres":
-        return PostgresBackend(settings.pg_dsn, settings.pg_schema, settings.pg_pool_size)
-    return SqliteBackend(settings.sqlite_path, settings.keys_path)
+    match settings.store:
+        case PostgresStore(dsn=dsn, schema=schema, pool_size=pool_size):
+            return PostgresBackend(dsn, schema, pool_size)
+        case SqliteStore(path=path, keys_path=keys_path):
+            return SqliteBackend(path, keys_path)
 
 
 def load_kek(settings: Settings) -> bytes:
@@ -63,13 +65,13 @@ def load_kek(settings: Settings) -> bytes:
         kek = b""
     if len(kek) != 32:  # noqa: PLR2004 - AES-256
         msg = "must be 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`)"
-        raise ValidationError(msg, field="LEDGER_KEK" if settings.kek else settings.kek_path)
+        raise ValidationError(msg, field=env_name("kek") if settings.kek else settings.kek_path)
     return kek
 
 
 def dev_secret(settings: Settings) -> str:
     """Return the local HS256 secret (created on first use, mode 0600): for development only."""
-    path = Path(settings.jwt_secret_path)
+    path = Path(settings.auth.secret_path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -93,10 +95,11 @@ def build_worm(settings: Settings) -> WormStore:
     The S3 bucket is not created here: it is infrastructure (Terraform in production,
     :meth:`S3WormStore.create_bucket` in tests and development).
     """
-    if settings.worm == "s3":
-        client = s3_client(settings.s3_endpoint, settings.s3_region)
-        return S3WormStore(client, settings.s3_bucket)
-    return LocalWormStore(settings.worm_dir)
+    match settings.worm:
+        case S3Worm(endpoint=endpoint, bucket=bucket, region=region):
+            return S3WormStore(s3_client(endpoint, region), bucket)
+        case LocalWorm(dir=folder):
+            return LocalWormStore(folder)
 
 
 def build_keyring(settings: Settings, clock: Clock | None = None) -> Keyring:
@@ -111,7 +114,7 @@ def build_sealer(settings: Settings, ledger: Ledger, tree_store: TreeStore) -> S
     key-encryption key is; with S3 anchoring the keyring must exist (``ledger keys init``).
     """
     ring = build_keyring(settings)
-    if settings.worm == "local" and not ring.path.exists():
+    if isinstance(settings.worm, LocalWorm) and not ring.path.exists():
         ring = Keyring.init(settings.signing_dir, settings.origin)
 
     def retention(types: Iterable[str], sealed_at: str) -> tuple[str, str, str]:
@@ -163,7 +166,5 @@ def build_runner(
 def mga_config(settings: Settings) -> MgaConfig:
     """Return who files MGA reports and whose players they cover (``LEDGER_MGA_*``)."""
     return MgaConfig(
-        operator=settings.mga_operator,
-        urls=tuple(u for u in settings.mga_urls.split(",") if u),
-        jurisdictions=tuple(settings.mga_jurisdictions.split(",")),
+        operator=settings.mga.operator, urls=settings.mga.urls, jurisdictions=settings.mga.jurisdictions
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 
 from infra.demo import chunks, demo_events
-from infra.settings import Settings
+from infra.settings import LocalWorm, Settings, SqliteStore
 from infra.wiring.bootstrap import build_ledger, build_runner, build_sealer, open_backend
 
 SANDBOX_SEED = 1007
@@ -17,17 +17,14 @@ SANDBOX_ORIGIN = "audit-ledger.sandbox/log"
 
 def sandbox_settings(settings: Settings) -> Settings:
     """Return the sandbox ledger's settings: its own SQLite file, keys, signing key and WORM folder."""
-    base = Path(settings.sandbox_path).parent
     return msgspec.structs.replace(
         settings,
-        store="sqlite",
-        sqlite_path=settings.sandbox_path,
-        keys_path=str(base / "keys.sqlite3"),
+        data_dir=str(Path(settings.sandbox_path).parent),  # keys, KEK, signing key, WORM derive from it
+        store=SqliteStore(path=settings.sandbox_path),
+        worm=LocalWorm(),
         kek=None,
-        kek_path=str(base / "kek.key"),
-        signing_dir=str(base / "signing"),
-        worm="local",
-        worm_dir=str(base / "worm"),
+        kek_path="",
+        signing_dir="",
         origin=SANDBOX_ORIGIN,
     )
 
@@ -38,7 +35,7 @@ def prepare_sandbox(settings: Settings) -> int:
     Returns the number of events the sandbox holds.
     """
     sb = sandbox_settings(settings)
-    Path(sb.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(sb.sandbox_path).parent.mkdir(parents=True, exist_ok=True)
     backend = open_backend(sb)
     with closing(build_ledger(sb, backend)) as ledger, closing(backend.tree()) as tree_store:
         for _ in ledger.append_all(chunks(demo_events(settings.sandbox_events, seed=SANDBOX_SEED), 1000)):

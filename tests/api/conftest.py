@@ -29,16 +29,7 @@ Token = Callable[..., dict[str, str]]
 
 
 def make_settings(root: Path, **extra: Any) -> Settings:
-    base = {
-        "sqlite_path": str(root / "ledger.sqlite3"),
-        "keys_path": str(root / "keys.sqlite3"),
-        "kek_path": str(root / "kek.key"),
-        "signing_dir": str(root / "signing"),
-        "worm_dir": str(root / "worm"),
-        "jwt_secret": "test-secret-" + "0" * 32,
-        "sandbox_path": str(root / "sandbox" / "ledger.sqlite3"),
-        "sandbox_events": 400,
-    }
+    base = {"data_dir": str(root), "auth": {"secret": "test-secret-" + "0" * 32}, "sandbox_events": 400}
     return msgspec.convert(base | extra, Settings)
 
 

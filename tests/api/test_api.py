@@ -228,17 +228,21 @@ def test_openapi_security_per_route_and_metrics_hidden(client: TestClient[Litest
 @pytest.mark.parametrize(
     ("extra", "headers", "status"),
     [
-        ({"ip_allow": "10.0.0.0/8"}, {}, 403),
-        ({"ip_allow": "127.0.0.0/8,testclient/32"}, {}, 403),
-        ({"client_cert_header": "X-Client-Cert", "client_cert_roles": "CN=auditor-1,O=Reg=auditor"}, {}, 200),
+        ({"ip_allow": ("10.0.0.0/8",)}, {}, 403),
+        ({"ip_allow": ("127.0.0.0/8", "testclient/32")}, {}, 403),
+        (
+            {"client_cert_header": "X-Client-Cert", "client_cert_roles": {"CN=auditor-1,O=Reg": "auditor"}},
+            {},
+            200,
+        ),
     ],
 )
 def test_ip_allow_list_and_client_certificates(
-    settings: Settings, token: Token, extra: dict[str, str], headers: dict[str, str], status: int
+    settings: Settings, token: Token, extra: dict[str, Any], headers: dict[str, str], status: int
 ) -> None:
     import msgspec  # noqa: PLC0415
 
-    s = msgspec.structs.replace(settings, **extra)
+    s = msgspec.structs.replace(settings, auth=msgspec.structs.replace(settings.auth, **extra))
     catch_up_views(s)
     app = create_app(build_deps(s, record_access=False))
     with TestClient(app) as c:
@@ -284,6 +288,7 @@ def test_a_token_verified_by_one_app_is_not_trusted_by_an_app_with_another_key(
     good = token("auditor")
     with TestClient(create_app(build_deps(settings, record_access=False))) as c:
         assert c.get("/ledger/checkpoints/latest", headers=good).status_code != 401
-    other = msgspec.structs.replace(settings, jwt_secret="another-secret-" + "1" * 32)
+    other_auth = msgspec.structs.replace(settings.auth, secret="another-secret-" + "1" * 32)
+    other = msgspec.structs.replace(settings, auth=other_auth)
     with TestClient(create_app(build_deps(other, record_access=False))) as c:
         _problem(c.get("/ledger/checkpoints/latest", headers=good), 401, "unauthenticated")
