@@ -34,7 +34,6 @@ from bench.common import (
     PG_DSN,
     Result,
     bonus_event,
-    chunks,
     fresh_schema,
     frozen_heap,
     machine,
@@ -43,10 +42,11 @@ from bench.common import (
     pg_version,
     timed,
 )
-from infra.bootstrap import SystemClock
-from infra.keys import AesGcmFieldCipher, PostgresKeyTable, SqliteKeyTable
-from infra.postgres import PostgresEventStore, datastore
-from infra.sqlite import SqliteEventStore
+from infra.cipher import AesGcmFieldCipher
+from infra.clock import SystemClock
+from infra.demo import chunks
+from infra.postgres import PostgresEventStore, PostgresKeyTable, datastore
+from infra.sqlite import SqliteEventStore, SqliteKeyTable
 from ledger.application import Ledger
 from ledger.chain import DOMAIN_TAG, GENESIS, Head, Linker, Pending, Row, StoredColumns, StoredRecord
 from ledger.errors import LedgerError
@@ -157,14 +157,14 @@ def pipelined(ledger: Ledger, batches: Sequence[Sequence[dict[str, Any]]]) -> No
 
 def ledger_batches(section: str, ledger: Ledger, sizes: Sizes, seed: int) -> list[Result]:
     """Sequential appends at each batch size (one caller), then the pipelined bulk path."""
-    append_all(ledger, chunks(make_events(200, seed), 100))  # warm-up: pool, plans, heads
+    append_all(ledger, list(chunks(make_events(200, seed), 100)))  # warm-up: pool, plans, heads
     out = []
     for b in BATCHES:
         n = sizes.per_batch[b]
-        batches = chunks(make_events(n, seed + b), b)
+        batches = list(chunks(make_events(n, seed + b), b))
         out.append(timed(section, f"ledger append, batch {b}", n, partial(append_all, ledger, batches)))
     n = sizes.per_batch[1000]
-    batches = chunks(make_events(n, seed + 5), 1000)
+    batches = list(chunks(make_events(n, seed + 5), 1000))
     run = partial(pipelined, ledger, batches)
     out.append(timed(section, "ledger append_all, batch 1000", n, run, "pipelined: prepare overlaps commit"))
     return out
@@ -213,8 +213,8 @@ def prepared_rows(ledger: Ledger, events: Sequence[dict[str, Any]]) -> list[Row]
 
 def in_process(ledger: Ledger, n: int) -> list[Result]:
     """prepare (validate+seal+encode), linking, and bare SHA-256 over the record bytes (best of 3)."""
-    flags = chunks(make_events(n, 7), 1000)
-    bonus = chunks(make_events(n, 8, bonus_event), 1000)
+    flags = list(chunks(make_events(n, 7), 1000))
+    bonus = list(chunks(make_events(n, 8, bonus_event), 1000))
     pending = [ledger.prepare(b) for b in flags]
     rows = [r for p in pending for r in Linker(0, {}, {}).link([p]).rows]
     size = sum(len(r.data) for r in rows) // len(rows)
@@ -352,7 +352,7 @@ def eventsourcing_saves(section: str, where: str, sizes: Sizes) -> list[Result]:
         app.save(*aggregates)
         out = []
         for per_save, n in ((1, sizes.es_single), (100, sizes.es_batched)):
-            batches = chunks(make_events(n, 300 + per_save), per_save)
+            batches = list(chunks(make_events(n, 300 + per_save), per_save))
             run = partial(es_save_all, app, aggregates, batches)
             out.append(timed(section, f"eventsourcing save, {per_save}/save", n, run, "baseline"))
         return out
@@ -491,8 +491,8 @@ def profile(*, quick: bool) -> None:
     """cProfile of PostgreSQL batch-1000 appends (group commit off: one thread does it all)."""
     n = Sizes.of(quick=quick).per_batch[1000]
     with fresh_schema() as schema, closing(pg_ledger(schema, group_commit=False)) as ledger:
-        append_all(ledger, chunks(make_events(2000, 5), 1000))
-        batches = chunks(make_events(n, 6), 1000)
+        append_all(ledger, list(chunks(make_events(2000, 5), 1000)))
+        batches = list(chunks(make_events(n, 6), 1000))
         prof = cProfile.Profile()
         start = time.perf_counter()
         prof.runcall(append_all, ledger, batches)

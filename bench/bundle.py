@@ -17,12 +17,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import Result, bonus_event, chunks, machine, make_events, timed
-from infra.bootstrap import SystemClock
-from infra.keys import AesGcmFieldCipher, SqliteKeyTable
+from bench.common import Result, bonus_event, machine, make_events, timed
+from infra.cipher import AesGcmFieldCipher
+from infra.clock import SystemClock
+from infra.demo import chunks
 from infra.signing import Ed25519Signer, Ed25519Verifier
-from infra.sqlite import SqliteEventStore
-from infra.tree import SqliteTreeStore
+from infra.sqlite import SqliteEventStore, SqliteKeyTable, SqliteTreeStore
 from ledger.application import Ledger
 from ledger.bundle import ExportScope, export_bundle, verify_bundle
 from ledger.catalogue.types import Timestamp

@@ -9,7 +9,7 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -68,11 +68,6 @@ def make_events(
     """``count`` distinct events (fresh ids), reproducible from ``seed``."""
     rng = random.Random(seed)
     return [factory(rng) for _ in range(count)]
-
-
-def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    """Split ``items`` into consecutive slices of at most ``size``."""
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)

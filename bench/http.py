@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 import msgspec
 
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
 from infra.demo import demo_events
 from infra.settings import Settings
 
-LEDGER = [sys.executable, "-c", "from infra.cli import run; run()"]
+LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 
 
 def _port() -> int:
@@ -174,12 +174,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-http-"))
     env = {
         **os.environ,
-        "LEDGER_SQLITE_PATH": str(root / "ledger.sqlite3"),
-        "LEDGER_KEYS_PATH": str(root / "keys.sqlite3"),
-        "LEDGER_KEK_FILE": str(root / "kek.key"),
-        "LEDGER_SIGNING_DIR": str(root / "signing"),
-        "LEDGER_WORM_DIR": str(root / "worm"),
-        "LEDGER_JWT_SECRET_FILE": str(root / "jwt.secret"),
+        "LEDGER_DATA_DIR": str(root),
     }
     settings = Settings.from_env(env)
     t = time.perf_counter()

@@ -31,7 +31,8 @@ import psycopg
 from pymerkle import SqliteTree
 
 from bench.common import PG_DSN, fresh_schema, frozen_heap, machine, pg_problem, pg_version
-from infra.tree import PostgresTreeStore, SqliteTreeStore
+from infra.postgres import PostgresTreeStore
+from infra.sqlite import SqliteTreeStore
 from ledger.merkle_log import MerkleLog, TreeStore, completed_nodes
 
 TARGET_INCLUSION_P99_MS = 1.0

@@ -25,10 +25,9 @@ from random import Random
 from typing import Any
 
 from bench.common import PG_DSN, fresh_schema, frozen_heap, machine, pg_problem, pg_version
-from infra.bootstrap import build_ledger
 from infra.demo import demo_events
-from infra.projection_store import build_runner
-from infra.settings import Settings
+from infra.settings import PostgresStore, Settings
+from infra.wiring.bootstrap import build_ledger, build_runner, open_backend
 from ledger.application import Ledger
 from ledger.reads import decode_event
 from projections.audit import audit_history, audit_history_json
@@ -107,7 +106,7 @@ def reads(store: str, runner: ProjectionRunner, size: int) -> tuple[list[Row], f
 
     def read_decode() -> None:
         n = 0
-        while batch := runner.views.read_records(n, 2000):
+        while batch := runner.store.read_columns(n, 2000).data:
             n += len(batch)
             for data in batch:
                 decode_event(data)
@@ -215,18 +214,19 @@ def lag(
 def stores(pg: bool, folder: Path) -> Iterator[tuple[str, Settings]]:
     yield (
         "SQLite",
-        Settings(sqlite_path=str(folder / "l.sqlite3"), keys_path=str(folder / "k.sqlite3"), kek=KEK),
+        Settings(data_dir=str(folder), kek=KEK),
     )
     if pg:
         with fresh_schema() as schema:
-            yield "PostgreSQL", Settings(store="postgres", pg_dsn=PG_DSN, pg_schema=schema, kek=KEK)
+            yield "PostgreSQL", Settings(store=PostgresStore(dsn=PG_DSN, schema=schema), kek=KEK)
 
 
 def one_store(
     store: str, settings: Settings, history: list[dict[str, Any]], live: list[dict[str, Any]], load: int
 ) -> list[Row]:
-    ledger = build_ledger(settings)
-    runner = build_runner(settings, ledger.store)
+    backend = open_backend(settings)
+    ledger = build_ledger(settings, backend)
+    runner = build_runner(settings, ledger.store, backend.views())
     try:
         start = time.perf_counter()
         append(ledger, history)

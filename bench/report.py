@@ -25,10 +25,9 @@ from typing import Any
 
 from bench.common import frozen_heap, machine, pg_problem, pg_version
 from bench.projections import Row, append, percentiles, stores
-from infra.bootstrap import build_ledger
 from infra.demo import demo_events
-from infra.projection_store import build_runner, build_views
 from infra.settings import Settings
+from infra.wiring.bootstrap import build_ledger, build_runner, open_backend
 from ledger.encoding import canonical
 from projections.mga import MgaConfig, mga_facts, mga_report
 from projections.ports import Doc, TableWrites, ViewStore
@@ -84,8 +83,9 @@ def measure(store: str, case: str, views: ViewStore, day: dt.date, count: int) -
 
 
 def demo_case(store: str, settings: Settings, events: int, count: int) -> list[Row]:
-    ledger = build_ledger(settings)
-    runner = build_runner(settings, ledger.store)
+    backend = open_backend(settings)
+    ledger = build_ledger(settings, backend)
+    runner = build_runner(settings, ledger.store, backend.views())
     try:
         append(ledger, list(demo_events(events)))
         start = time.perf_counter()
@@ -118,7 +118,7 @@ def _synthetic(years: int, end: dt.date) -> dict[str, dict[str, Doc]]:
 
 
 def history_case(store: str, settings: Settings, years: int, count: int) -> list[Row]:
-    views = build_views(settings)
+    views = open_backend(settings).views()
     try:
         projection = ReportProjection()
         views.ensure(projection.tables)

@@ -1,7 +1,7 @@
 """Several processes appending single events to one SQLite file (as `ledger serve --workers 2` does).
 
 Each process runs a production-wired ledger (group commit on) with 8 writer threads. Measured
-in the same run: with the kernel-queued writer lock (``infra.sqlite_lock``, the default) and
+in the same run: with the kernel-queued writer lock (``infra.sqlite.lock``, the default) and
 with it disabled, so SQLite's own busy handler (sleeps growing to 100 ms) arbitrates. Prints
 events/s and per-append p50/p99. Run ``python -m bench.sqlite_writers [--each N]``.
 """
@@ -26,15 +26,15 @@ PROCESSES, THREADS = 2, 8
 
 
 def _writer_process(folder: str, each: int, seed: int, locked: bool, out: Any) -> None:
-    import infra.sqlite_lock  # noqa: PLC0415 - patched before any store exists
+    import infra.sqlite.lock  # noqa: PLC0415 - patched before any store exists
 
     if not locked:
 
         @contextlib.contextmanager
-        def no_lock(_self: infra.sqlite_lock.WriterLock) -> Iterator[None]:
+        def no_lock(_self: infra.sqlite.lock.WriterLock) -> Iterator[None]:
             yield
 
-        infra.sqlite_lock.WriterLock.hold = no_lock  # type: ignore[method-assign,assignment]
+        infra.sqlite.lock.WriterLock.hold = no_lock  # type: ignore[method-assign,assignment]
     from bench.append import sqlite_ledger  # noqa: PLC0415
 
     ledger = sqlite_ledger(Path(folder))

@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import PG_DSN, Result, fresh_schema, machine, pg_problem, pg_version, timed
-from infra.bootstrap import build_ledger, build_sealer
 from infra.demo import demo_events
 from infra.settings import Settings
-from infra.verify_processes import ProcessRanges, paused_gc
-from infra.wiring_proofs import build_keyring, build_worm
+from infra.verification import paused_gc
+from infra.wiring.bootstrap import build_keyring, build_ledger, build_sealer, build_worm, open_backend
+from infra.wiring.processes import ProcessRanges
 from ledger.merkle_log import MerkleLog, TreeStore
 from ledger.ports import EventStore
 from ledger.verify import iter_columns, iter_store, verify_ledger
@@ -43,27 +43,22 @@ SEAL_EVERY = 1000
 
 
 def settings_for(folder: Path, schema: str | None) -> Settings:
-    env = {
-        "LEDGER_SQLITE_PATH": str(folder / "ledger.sqlite3"),
-        "LEDGER_KEYS_PATH": str(folder / "keys.sqlite3"),
-        "LEDGER_KEK_FILE": str(folder / "kek.key"),
-        "LEDGER_SIGNING_DIR": str(folder / "signing"),
-        "LEDGER_WORM_DIR": str(folder / "worm"),
-    }
+    env = {"LEDGER_DATA_DIR": str(folder)}
     if schema is not None:
         env |= {"LEDGER_STORE": "postgres", "LEDGER_PG_DSN": PG_DSN, "LEDGER_PG_SCHEMA": schema}
     return Settings.from_env(env)
 
 
 def run_store(section: str, settings: Settings, events: int, processes: int) -> list[Result]:
-    ledger = build_ledger(settings)
+    backend = open_backend(settings)
+    ledger = build_ledger(settings, backend)
     try:
         source = demo_events(events, seed=11)
         for _ in range(0, events, SEAL_EVERY):
             chunk = [e for _, e in zip(range(SEAL_EVERY), source, strict=False)]
             if chunk:
                 ledger.append(chunk)
-        sealer = build_sealer(settings, ledger)
+        sealer = build_sealer(settings, ledger, backend.tree())
         size = ledger.store.size()
 
         def seal_all() -> None:
@@ -124,7 +119,7 @@ def verify_rows(
                 worm=worm,
                 origin=settings.origin,
                 reread_heads=store.heads,
-                ranges=ProcessRanges(settings, store, tree, n) if n > 1 else None,
+                ranges=ProcessRanges(open_backend(settings), store, tree, n) if n > 1 else None,
             )
 
     note = f"{len(checkpoints)} checkpoints"

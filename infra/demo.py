@@ -24,9 +24,9 @@ import heapq
 import itertools
 import random
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -1210,3 +1210,13 @@ def demo_ndjson(count: int, *, seed: int = 7, start: str = "2026-01-05T08:00:00.
     """Yield the same events as :func:`demo_events`, each encoded as one JSON line."""
     encode = _ENCODER.encode
     return (encode(event) + b"\n" for event in demo_events(count, seed=seed, start=start))
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Split ``items`` into lists of at most ``size`` (the batches the ledger appends)."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk

@@ -34,7 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from infra.bootstrap import SystemClock
+from infra.clock import SystemClock
+from infra.files import fsync_dir
 from ledger.catalogue.types import Timestamp
 from ledger.checkpoint import ED25519_TYPE, check_timestamp, ed25519_key_hash
 from ledger.errors import ConflictError, NotFoundError, StorageError, ValidationError, VerificationError
@@ -250,7 +251,7 @@ class Keyring:
         tmp.unlink(missing_ok=True)
         _write_exclusive(tmp, msgspec.json.format(msgspec.json.encode(ring)) + b"\n", 0o644)
         tmp.replace(self.path)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -334,14 +335,6 @@ def _write_exclusive(path: Path, data: bytes, mode: int) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -21,6 +21,7 @@ import msgspec
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.files import fsync_dir
 from ledger.catalogue.types import Timestamp
 from ledger.checkpoint import check_timestamp
 from ledger.errors import ConflictError, NotFoundError, StorageError, VerificationError
@@ -123,7 +124,7 @@ class LocalWormStore:
             return
         folder.mkdir(parents=True, exist_ok=True)
         for p in missing:
-            _fsync_dir(p.parent)
+            fsync_dir(p.parent)
 
     def _path(self, key: str) -> Path:
         return self.directory / check_key(key)
@@ -148,16 +149,8 @@ def _create(path: Path, data: bytes) -> bool:
             return False
     finally:
         Path(tmp).unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sha256_file(path: Path) -> str:

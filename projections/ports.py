@@ -42,6 +42,11 @@ class TableWrites:
     rows: Mapping[str, bytes | None]
 
 
+def upper_bound(prefix: str) -> str:
+    """Return a string greater than every key starting with ``prefix`` (keys never hold U+10FFFF)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+
+
 class ViewStore(Protocol):
     """Durable views and tracking beside the events (same SQLite file / PostgreSQL schema)."""
 
@@ -84,14 +89,6 @@ class ViewStore(Protocol):
 
     def digest(self, table: str) -> str:
         """SHA-256 over every row of ``table`` in key order (key, version, data)."""
-        ...
-
-    def read_records(self, start: int, limit: int) -> list[bytes]:
-        """The stored record bytes of the log from global position ``start``, at most ``limit``.
-
-        The same rows as ``EventStore.read`` (views live in the events' database), without
-        the index columns a projection does not need.
-        """
         ...
 
     def close(self) -> None:

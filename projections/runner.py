@@ -169,7 +169,7 @@ class ProjectionRunner:
         while True:
             start = min(positions.values())
             limit = self._batch if until is None else min(self._batch, until - start)
-            records = self.views.read_records(start, limit) if limit > 0 else []
+            records = self.store.read_columns(start, limit).data if limit > 0 else []
             if not records:
                 return done
             facts = [decode_event(r, self._catalogue) for r in records]

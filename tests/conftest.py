@@ -6,18 +6,26 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import psycopg
 import pytest
 
-from infra.keys import AesGcmFieldCipher, PostgresKeyTable, SqliteKeyTable
-from infra.postgres import PostgresEventStore, datastore
-from infra.sqlite import SqliteEventStore
+from infra.backend import Backend
+from infra.cipher import AesGcmFieldCipher
+from infra.postgres import PostgresBackend
+from infra.sqlite import SqliteBackend
 from ledger.application import Ledger
 from ledger.ports import EventStore, FieldCipher
 
 PG_DSN = os.environ.get("LEDGER_TEST_PG_DSN", "dbname=test host=/var/run/postgresql user=postgres")
 KEK = bytes(range(32))
+
+
+class Closable(Protocol):
+    """Anything with a ``close``."""
+
+    def close(self) -> None: ...
 
 
 class FixedClock:
@@ -66,46 +74,52 @@ StoreFactory = Callable[[], EventStore]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Each test using this runs once per store backend."""
-    return str(request.param)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """Each test using this runs once per storage backend, built as the composition root builds it."""
+    if request.param == "postgres":
+        return PostgresBackend(request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema"))
+    return SqliteBackend(str(tmp_path / "ledger.sqlite3"), str(tmp_path / "keys.sqlite3"))
+
+
+T = TypeVar("T", bound=Closable)
+
+
+class Opened:
+    """The stores a test opened, closed after it."""
+
+    def __init__(self) -> None:
+        self.stores: list[Closable] = []
+
+    def track(self, open_: Callable[[], T]) -> Callable[[], T]:
+        """Wrap ``open_`` so that every store it opens is closed after the test."""
+
+        def factory() -> T:
+            store = open_()
+            self.stores.append(store)
+            return store
+
+        return factory
 
 
 @pytest.fixture
-def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Open (and re-open) the store of the current backend; all opened stores are closed after."""
-    opened: list[EventStore] = []
-    if backend == "postgres":
-        schema = request.getfixturevalue("pg_schema")
-        dsn = request.getfixturevalue("pg_dsn")
-
-        def factory() -> EventStore:
-            store = PostgresEventStore(datastore(dsn, schema=schema))
-            opened.append(store)
-            return store
-    else:
-
-        def factory() -> EventStore:
-            store = SqliteEventStore(tmp_path / "ledger.sqlite3")
-            opened.append(store)
-            return store
-
-    yield factory
-    for s in opened:
+def opened() -> Iterator[Opened]:
+    """Close, after the test, every store opened through ``opened.track``."""
+    tracked = Opened()
+    yield tracked
+    for s in tracked.stores:
         s.close()
 
 
 @pytest.fixture
-def make_cipher(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], FieldCipher]:
+def make_store(backend: Backend, opened: Opened) -> StoreFactory:
+    """Open (and re-open) the event store of the current backend; all opened stores are closed after."""
+    return opened.track(backend.events)
+
+
+@pytest.fixture
+def make_cipher(backend: Backend) -> Callable[[], FieldCipher]:
     """A per-subject AES-GCM cipher over the backend's key table."""
-
-    def factory() -> FieldCipher:
-        if backend == "postgres":
-            table = PostgresKeyTable(request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema"))
-            return AesGcmFieldCipher(table, KEK)
-        return AesGcmFieldCipher(SqliteKeyTable(tmp_path / "keys.sqlite3"), KEK)
-
-    return factory
+    return lambda: AesGcmFieldCipher(backend.keys(), KEK)
 
 
 @pytest.fixture

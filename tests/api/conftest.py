@@ -17,27 +17,19 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from api.access import AccessRecorder
 from api.app import create_app
 from api.deps import ApiDeps
-from infra.api_wiring import build_deps, catch_up_views
-from infra.cli_api import issue_token
-from infra.cli_common import chunks, open_ledger
-from infra.demo import demo_events
+from infra.cli.common import open_ledger
+from infra.cli.token import issue_token
+from infra.demo import chunks, demo_events
 from infra.settings import Settings
+from infra.wiring.api import build_deps
+from infra.wiring.sandbox import catch_up_views
 
 DEMO_EVENTS = 1500
 Token = Callable[..., dict[str, str]]
 
 
 def make_settings(root: Path, **extra: Any) -> Settings:
-    base = {
-        "sqlite_path": str(root / "ledger.sqlite3"),
-        "keys_path": str(root / "keys.sqlite3"),
-        "kek_path": str(root / "kek.key"),
-        "signing_dir": str(root / "signing"),
-        "worm_dir": str(root / "worm"),
-        "jwt_secret": "test-secret-" + "0" * 32,
-        "sandbox_path": str(root / "sandbox" / "ledger.sqlite3"),
-        "sandbox_events": 400,
-    }
+    base = {"data_dir": str(root), "auth": {"secret": "test-secret-" + "0" * 32}, "sandbox_events": 400}
     return msgspec.convert(base | extra, Settings)
 
 

@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from api.app import create_app
 from api.deps import ApiDeps
-from infra.api_wiring import build_deps, catch_up_views
 from infra.settings import Settings
+from infra.wiring.api import build_deps
+from infra.wiring.sandbox import catch_up_views
 from ledger.merkle import verify_consistency, verify_inclusion
 from tests.api.conftest import Token, recorder_of
 from tests.factories import Events
@@ -228,17 +229,21 @@ def test_openapi_security_per_route_and_metrics_hidden(client: TestClient[Litest
 @pytest.mark.parametrize(
     ("extra", "headers", "status"),
     [
-        ({"ip_allow": "10.0.0.0/8"}, {}, 403),
-        ({"ip_allow": "127.0.0.0/8,testclient/32"}, {}, 403),
-        ({"client_cert_header": "X-Client-Cert", "client_cert_roles": "CN=auditor-1,O=Reg=auditor"}, {}, 200),
+        ({"ip_allow": ("10.0.0.0/8",)}, {}, 403),
+        ({"ip_allow": ("127.0.0.0/8", "testclient/32")}, {}, 403),
+        (
+            {"client_cert_header": "X-Client-Cert", "client_cert_roles": {"CN=auditor-1,O=Reg": "auditor"}},
+            {},
+            200,
+        ),
     ],
 )
 def test_ip_allow_list_and_client_certificates(
-    settings: Settings, token: Token, extra: dict[str, str], headers: dict[str, str], status: int
+    settings: Settings, token: Token, extra: dict[str, Any], headers: dict[str, str], status: int
 ) -> None:
     import msgspec  # noqa: PLC0415
 
-    s = msgspec.structs.replace(settings, **extra)
+    s = msgspec.structs.replace(settings, auth=msgspec.structs.replace(settings.auth, **extra))
     catch_up_views(s)
     app = create_app(build_deps(s, record_access=False))
     with TestClient(app) as c:
@@ -284,7 +289,8 @@ def test_a_token_verified_by_one_app_is_not_trusted_by_an_app_with_another_key(
     good = token("auditor")
     with TestClient(create_app(build_deps(settings, record_access=False))) as c:
         assert c.get("/ledger/checkpoints/latest", headers=good).status_code != 401
-    other = msgspec.structs.replace(settings, jwt_secret="another-secret-" + "1" * 32)
+    other_auth = msgspec.structs.replace(settings.auth, secret="another-secret-" + "1" * 32)
+    other = msgspec.structs.replace(settings, auth=other_auth)
     with TestClient(create_app(build_deps(other, record_access=False))) as c:
         _problem(c.get("/ledger/checkpoints/latest", headers=good), 401, "unauthenticated")
 

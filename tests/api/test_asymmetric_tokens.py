@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from litestar.testing import TestClient
 
 from api.app import create_app
-from infra.api_wiring import build_deps
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
 from infra.settings import Settings
+from infra.wiring.api import build_deps
 from ledger.errors import ValidationError
 
 PrivateKey = ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
@@ -47,14 +47,11 @@ def test_tokens_signed_with_the_configured_key_pass_and_others_are_401(
     assert callable(make_key)
     private, public = write_pair(tmp_path, "issuer", make_key())
     other_private, _ = write_pair(tmp_path, "other", make_key())
-    s = msgspec.structs.replace(
-        settings,
-        jwt_algorithm=algorithm,
-        jwt_secret=None,
-        jwt_public_key_path=public,
-        jwt_private_key_path=private,
+    auth = msgspec.structs.replace(
+        settings.auth, algorithm=algorithm, secret=None, public_key_path=public, private_key_path=private
     )
-    forged = msgspec.structs.replace(s, jwt_private_key_path=other_private)
+    s = msgspec.structs.replace(settings, auth=auth)
+    forged = msgspec.structs.replace(s, auth=msgspec.structs.replace(auth, private_key_path=other_private))
     good = issue_token(s, roles=["auditor"], sub="aud-1", ttl=600)
     bad = issue_token(forged, roles=["auditor"], sub="aud-1", ttl=600)
 
@@ -70,7 +67,8 @@ def test_tokens_signed_with_the_configured_key_pass_and_others_are_401(
 def test_an_asymmetric_algorithm_without_a_public_key_is_a_named_configuration_error(
     settings: Settings,
 ) -> None:
-    s = msgspec.structs.replace(settings, jwt_algorithm="EdDSA", jwt_public_key_path=None)
+    auth = msgspec.structs.replace(settings.auth, algorithm="EdDSA", public_key_path=None)
+    s = msgspec.structs.replace(settings, auth=auth)
 
     with pytest.raises(ValidationError) as err:
         build_deps(s, record_access=False)

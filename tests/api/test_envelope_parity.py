@@ -11,8 +11,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from infra.cli import main
-from infra.cli_common import EXIT_INPUT
+from infra.cli.common import EXIT_INPUT
+from infra.cli.main import main
 from tests.api.conftest import Token
 from tests.factories import Events
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
-from infra.api_wiring import build_deps
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
+from infra.wiring.api import build_deps
 from policies.rbac import ROLES
 from tests.api.conftest import load_demo, make_settings
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
 from infra.demo import demo_events
 from infra.settings import Settings
 
 pytestmark = pytest.mark.slow
-LEDGER = [sys.executable, "-c", "from infra.cli import run; run()"]
+LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 
 
 def _free_port() -> int:
@@ -33,13 +33,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = _free_port()
     env = {
         **os.environ,
-        "LEDGER_SQLITE_PATH": str(tmp_path / "ledger.sqlite3"),
-        "LEDGER_KEYS_PATH": str(tmp_path / "keys.sqlite3"),
-        "LEDGER_KEK_FILE": str(tmp_path / "kek.key"),
-        "LEDGER_SIGNING_DIR": str(tmp_path / "signing"),
-        "LEDGER_WORM_DIR": str(tmp_path / "worm"),
-        "LEDGER_JWT_SECRET_FILE": str(tmp_path / "jwt.secret"),
-        "LEDGER_SANDBOX_PATH": str(tmp_path / "sandbox" / "ledger.sqlite3"),
+        "LEDGER_DATA_DIR": str(tmp_path),
         "LEDGER_SANDBOX_EVENTS": "200",
         "LEDGER_PROJECTION_POLL": "0.05",
         "LEDGER_VERIFY_INTERVAL": "0.5",

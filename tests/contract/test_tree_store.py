@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import pytest
 
-from infra.tree import PostgresTreeStore, SqliteTreeStore
+from infra.backend import Backend
 from ledger.application import Ledger
 from ledger.errors import ConflictError, NotFoundError, ValidationError
 from ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_of
 from ledger.merkle_log import MerkleLog, NodeKey, RunReader, TreeStore
+from tests.conftest import Opened
 from tests.factories import Events, realistic
 
 TreeFactory = Callable[[], TreeStore]
@@ -20,23 +20,9 @@ LEAVES = [leaf_hash(i.to_bytes(4, "big")) for i in range(200)]
 
 
 @pytest.fixture
-def make_tree(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TreeFactory]:
+def make_tree(backend: Backend, opened: Opened) -> TreeFactory:
     """Open (and re-open) the tree store of the current backend, beside its event store."""
-    opened: list[TreeStore] = []
-
-    def factory() -> TreeStore:
-        store: TreeStore
-        if backend == "postgres":
-            dsn, schema = request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema")
-            store = PostgresTreeStore(dsn, schema)
-        else:
-            store = SqliteTreeStore(tmp_path / "ledger.sqlite3")
-        opened.append(store)
-        return store
-
-    yield factory
-    for s in opened:
-        s.close()
+    return opened.track(backend.tree)
 
 
 class CountingTree:

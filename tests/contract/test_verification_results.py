@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from infra.verification import PostgresResultStore, ResultStore, SqliteResultStore
+from infra.backend import Backend
+from infra.verification import ResultStore
+from tests.conftest import Opened
 
 Opener = Callable[[], ResultStore]
 
 
 @pytest.fixture
-def open_results(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    opened: list[ResultStore] = []
-
-    def factory() -> ResultStore:
-        store: ResultStore
-        if backend == "postgres":
-            dsn, schema = request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema")
-            store = PostgresResultStore(dsn, schema)
-        else:
-            store = SqliteResultStore(str(tmp_path / "ledger.sqlite3"))
-        opened.append(store)
-        return store
-
-    yield factory
-    for s in opened:
-        s.close()
+def open_results(backend: Backend, opened: Opened) -> Opener:
+    return opened.track(backend.results)
 
 
 def test_nothing_before_the_first_run(open_results: Opener) -> None:

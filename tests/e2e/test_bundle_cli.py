@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
+from infra.cli.main import main
 from tests.factories import Events, realistic
 from tests.integration.test_bundle import round_events
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-LEDGER = [sys.executable, "-c", "from infra.cli import run; run()"]
+LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 
 
 def _env(tmp: Path) -> dict[str, str]:

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.cli_api import issue_token
+from infra.cli.token import issue_token
 from infra.demo import demo_events
 from infra.settings import Settings
 from tests.deploy import DOCKERFILE, argv, environment, load_compose, load_rules, selectors

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.cli_common import EXIT_INPUT, EXIT_STORAGE
-from infra.settings import Settings
+from infra.cli.common import EXIT_INPUT, EXIT_STORAGE
+from infra.cli.main import main
+from infra.settings import LocalWorm, S3Worm, Settings
 from infra.signing import Keyring, load_trusted
-from infra.wiring_proofs import build_keyring, build_worm
+from infra.wiring.bootstrap import build_keyring, build_worm
 from infra.worm import LocalWormStore, S3WormStore
 from ledger.checkpoint import ZERO_HASH, Checkpoint, open_checkpoint, sign_checkpoint
 
@@ -101,10 +101,14 @@ def test_unwritable_export_target_is_a_storage_error(
 
 def test_settings_and_wiring() -> None:
     s = Settings.from_env({})
-    assert (s.signing_dir, s.origin, s.worm, s.worm_dir) == (
+    assert isinstance(s.worm, LocalWorm)
+    assert (s.signing_dir, s.origin, s.worm.kind, s.worm.dir) == (
         "var/signing", "audit-ledger.local/log", "local", "var/worm",
     )  # fmt: skip
-    assert (s.s3_endpoint, s.s3_bucket, s.s3_region) == (None, "audit-ledger-checkpoints", "eu-west-1")
+    s3_defaults = S3Worm()
+    assert (s3_defaults.endpoint, s3_defaults.bucket, s3_defaults.region) == (
+        None, "audit-ledger-checkpoints", "eu-west-1",
+    )  # fmt: skip
     assert isinstance(build_worm(s), LocalWormStore)
     assert build_keyring(s).directory == Path("var/signing")
     s3 = Settings.from_env({

@@ -17,9 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from infra.backend import Backend
+from infra.cipher import AesGcmFieldCipher
 from infra.signing import Ed25519Signer, Ed25519Verifier
-from infra.sqlite import SqliteEventStore
-from infra.tree import PostgresTreeStore, SqliteTreeStore
+from infra.sqlite import SqliteEventStore, SqliteKeyTable, SqliteTreeStore
 from infra.worm import LocalWormStore
 from ledger.application import Ledger
 from ledger.bundle import (
@@ -152,14 +153,8 @@ def names(data: bytes) -> list[str]:
 
 
 @pytest.fixture
-def history(
-    ledger: Ledger, backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[History]:
-    store: TreeStore
-    if backend == "postgres":
-        store = PostgresTreeStore(request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema"))
-    else:
-        store = SqliteTreeStore(tmp_path / "ledger.sqlite3")
+def history(ledger: Ledger, backend: Backend, tmp_path: Path) -> Iterator[History]:
+    store = backend.tree()
     yield build_history(ledger, store, tmp_path / "worm")
     store.close()
 
@@ -173,8 +168,6 @@ class Shared:
 @pytest.fixture(scope="module")
 def sqlite_bundle(tmp_path_factory: pytest.TempPathFactory) -> Shared:
     """One stream bundle from a SQLite ledger, shared by the hypothesis tests (read-only)."""
-    from infra.keys import AesGcmFieldCipher, SqliteKeyTable  # noqa: PLC0415
-
     tmp = tmp_path_factory.mktemp("bundle")
     led = Ledger(
         SqliteEventStore(tmp / "ledger.sqlite3"),

@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from infra.keys import AesGcmFieldCipher, SqliteKeyTable
-from infra.sqlite import SqliteEventStore
-from infra.tree import SqliteTreeStore
+from infra.cipher import AesGcmFieldCipher
+from infra.sqlite import SqliteEventStore, SqliteKeyTable, SqliteTreeStore
 from ledger.application import Ledger
 from ledger.bundle import ExportScope
 from tests.conftest import KEK, FixedClock

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from uuid import UUID
 
 import psycopg
 import pytest
 
+from infra.backend import Backend
+from infra.postgres import PostgresBackend
+from infra.sqlite import SqliteBackend
 from ledger.application import Ledger
 from ledger.encoding import decode_content, decode_record
 from ledger.errors import ConflictError, PolicyViolationError, VerificationError
@@ -29,14 +31,15 @@ PEOPLE = {
 }
 
 
-def raw_states(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[bytes]:
+def raw_states(backend: Backend) -> list[bytes]:
     """Every stored ``state`` column, read with raw SQL in position order."""
-    if backend == "sqlite":
-        with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
+    if isinstance(backend, SqliteBackend):
+        with sqlite3.connect(backend.path) as db:
             return [bytes(s) for (s,) in db.execute("SELECT state FROM ledger_events ORDER BY rowid")]
-    schema = request.getfixturevalue("pg_schema")
-    with psycopg.connect(request.getfixturevalue("pg_dsn")) as conn:
-        rows = conn.execute(f'SELECT state FROM "{schema}".ledger_events ORDER BY notification_id').fetchall()
+    assert isinstance(backend, PostgresBackend)
+    with psycopg.connect(backend.dsn) as conn:
+        q = f'SELECT state FROM "{backend.schema}".ledger_events ORDER BY notification_id'
+        rows = conn.execute(q).fetchall()
     return [bytes(s) for (s,) in rows]
 
 
@@ -44,13 +47,11 @@ def kyc_for_all(ev: Events) -> list[dict[str, object]]:
     return [ev.kyc_started(p, full_name=n, date_of_birth=d) for p, (n, d) in PEOPLE.items()]
 
 
-def test_stored_bytes_never_hold_plaintext_but_history_does(
-    ledger: Ledger, backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_stored_bytes_never_hold_plaintext_but_history_does(ledger: Ledger, backend: Backend) -> None:
     ev = Events()
     ledger.append(kyc_for_all(ev))
 
-    states = raw_states(backend, tmp_path, request)
+    states = raw_states(backend)
 
     assert len(states) == len(PEOPLE)
     for name, dob in PEOPLE.values():
@@ -70,21 +71,16 @@ def test_stored_bytes_never_hold_plaintext_but_history_does(
         assert event.erased_fields == []
 
 
-def test_each_subject_has_its_own_key(
-    ledger: Ledger, backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_each_subject_has_its_own_key(ledger: Ledger, backend: Backend) -> None:
     ledger.append(kyc_for_all(Events()))
 
-    keys = {
-        decode_content(decode_record(s).event).payload["full_name"]["key"]
-        for s in raw_states(backend, tmp_path, request)
-    }
+    keys = {decode_content(decode_record(s).event).payload["full_name"]["key"] for s in raw_states(backend)}
 
     assert len(keys) == len(PEOPLE)
 
 
 def test_resubmitting_a_sealed_event_is_a_duplicate(
-    ledger: Ledger, make_cipher: CipherFactory, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    ledger: Ledger, make_cipher: CipherFactory, backend: Backend
 ) -> None:
     ev = Events()
     event = ev.kyc_started("plr-1")
@@ -102,20 +98,20 @@ def test_resubmitting_a_sealed_event_is_a_duplicate(
     assert from_fresh_cipher.duplicate
     assert again.hash == from_fresh_cipher.hash == first.hash
     assert ledger.store.size() == size
-    assert len(raw_states(backend, tmp_path, request)) == 1
+    assert len(raw_states(backend)) == 1
     with pytest.raises(ConflictError) as err:
         ledger.append([{**event, "payload": {**event["payload"], "full_name": "Mario Rossi"}}])
     assert err.value.field == "events[0].event_id"
 
 
 def test_erasing_a_subject_hides_only_its_personal_fields_and_keeps_every_hash(
-    ledger: Ledger, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    ledger: Ledger, backend: Backend
 ) -> None:
     ev = Events()
     receipts = ledger.append(
         [*kyc_for_all(ev), ev.kyc_decided("plr-1"), ev.kyc_started("plr-1", full_name="M. R.")]
     )
-    states = raw_states(backend, tmp_path, request)
+    states = raw_states(backend)
 
     assert ledger.erase_subject("plr-1")
 
@@ -130,7 +126,7 @@ def test_erasing_a_subject_hides_only_its_personal_fields_and_keeps_every_hash(
     for player in ("plr-2", "plr-3"):
         [event] = ledger.history(f"Player:{player}")
         assert (event.payload["full_name"], event.payload["date_of_birth"]) == PEOPLE[player]
-    assert raw_states(backend, tmp_path, request) == states
+    assert raw_states(backend) == states
     assert [e.hash for e in ledger.read(0, 100)] == [r.hash for r in receipts]
     assert verify_log(iter_store(ledger.store.read), ledger.store.heads()).events == len(receipts)
     assert not ledger.erase_subject("plr-1")

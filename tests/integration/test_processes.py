@@ -5,18 +5,16 @@ from __future__ import annotations
 import multiprocessing
 import queue
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
-from pathlib import Path
 
 import pytest
 
-from infra.keys import AesGcmFieldCipher, SqliteKeyTable
-from infra.postgres import PostgresEventStore, datastore
-from infra.sqlite import SqliteEventStore
+from infra.backend import Backend
+from infra.cipher import AesGcmFieldCipher
+from infra.postgres import PostgresBackend
 from ledger.application import Ledger
-from ledger.ports import EventStore
 from ledger.verify import iter_store, verify_log
 from tests.conftest import KEK, FixedClock
 from tests.factories import Events
@@ -25,28 +23,19 @@ PROCESSES, PER_PROCESS, STREAMS = 4, 100, ("a", "b", "c")
 Result = tuple[int, list[tuple[str, str, int, int, str]]]
 
 
-def open_store(backend: str, target: str, schema: str) -> EventStore:
-    if backend == "sqlite":
-        return SqliteEventStore(target)
-    return PostgresEventStore(datastore(target, schema=schema, pool_size=1))
-
-
 @dataclass(frozen=True)
 class Job:
     """What one worker process appends to (picklable for the spawn start method)."""
 
     seed: int
-    backend: str
-    target: str
-    schema: str
-    keys: str
+    backend: Backend
 
 
 def worker(job: Job, start: Barrier, results: Queue[Result]) -> None:
     """Append single-event batches round-robin to the shared streams; report the receipts."""
     ledger = Ledger(
-        open_store(job.backend, job.target, job.schema),
-        AesGcmFieldCipher(SqliteKeyTable(job.keys), KEK),
+        job.backend.events(),
+        AesGcmFieldCipher(job.backend.keys(), KEK),
         FixedClock(),
         group_commit=False,
     )
@@ -64,20 +53,16 @@ def worker(job: Job, start: Barrier, results: Queue[Result]) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_processes_appending_to_shared_streams_never_fork(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    schema = request.getfixturevalue("pg_schema") if backend == "postgres" else ""
-    target = str(tmp_path / "ledger.sqlite3") if backend == "sqlite" else request.getfixturevalue("pg_dsn")
-    keys = str(tmp_path / "keys.sqlite3")
-    open_store(backend, target, schema).close()  # create the tables once, before the race
-    SqliteKeyTable(keys).close()
+def test_processes_appending_to_shared_streams_never_fork(backend: Backend) -> None:
+    if isinstance(backend, PostgresBackend):
+        backend = replace(backend, pool_size=1)
+    backend.events().close()  # create the tables once, before the race
+    backend.keys().close()
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(PROCESSES)
     results: Queue[Result] = ctx.Queue()
     procs = [
-        ctx.Process(target=worker, args=(Job(seed, backend, target, schema, keys), start, results))
+        ctx.Process(target=worker, args=(Job(seed, backend), start, results))
         for seed in range(1, PROCESSES + 1)
     ]
     for p in procs:
@@ -105,7 +90,7 @@ def test_processes_appending_to_shared_streams_never_fork(
     assert set(per_stream) == {f"FeatureFlag:{s}" for s in STREAMS}
     for positions in per_stream.values():
         assert sorted(positions) == list(range(len(positions)))
-    store = open_store(backend, target, schema)
+    store = backend.events()
     try:
         assert store.size() == PROCESSES * PER_PROCESS
         report = verify_log(iter_store(store.read), store.heads())

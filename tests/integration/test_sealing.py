@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from infra.postgres import PostgresEventStore
+from infra.backend import Backend
 from infra.signing import Ed25519Signer, Ed25519Verifier
-from infra.tree import PostgresTreeStore, SqliteTreeStore
 from infra.worm import LocalWormStore, S3WormStore
 from ledger.application import Ledger
 from ledger.chain import StoredColumns, StoredRecord, event_hash
@@ -85,15 +84,10 @@ class Rig:
 
 
 @pytest.fixture
-def rig(ledger: Ledger, backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
-    tree: TreeStore
-    if backend == "postgres":
-        assert isinstance(ledger.store, PostgresEventStore)
-        tree = PostgresTreeStore(request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema"))
-    else:
-        tree = SqliteTreeStore(tmp_path / "ledger.sqlite3")
+def rig(ledger: Ledger, backend: Backend, tmp_path: Path) -> Iterator[Rig]:
+    tree = backend.tree()
     worm_dir = tmp_path / "worm"
-    yield Rig(ledger, tree, LocalWormStore(worm_dir), worm_dir, RawDb(backend, tmp_path, request))
+    yield Rig(ledger, tree, LocalWormStore(worm_dir), worm_dir, RawDb(backend))
     tree.close()
 
 

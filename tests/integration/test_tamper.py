@@ -5,13 +5,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
 
+from infra.backend import Backend
+from infra.postgres import PostgresBackend
+from infra.sqlite import SqliteBackend
 from ledger.application import Ledger
 from ledger.chain import event_hash
 from ledger.encoding import decode_record
@@ -27,15 +29,16 @@ EVENTS, STREAMS = 300, 20
 class RawDb:
     """Raw SQL on the backend's tables, bypassing the store (the attacker's view)."""
 
-    def __init__(self, backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-        self.sqlite = backend == "sqlite"
+    def __init__(self, backend: Backend) -> None:
+        self.sqlite = isinstance(backend, SqliteBackend)
         self._conn: sqlite3.Connection | psycopg.Connection[Any]
-        if self.sqlite:
-            self._conn = sqlite3.connect(tmp_path / "ledger.sqlite3", isolation_level=None)
+        if isinstance(backend, SqliteBackend):
+            self._conn = sqlite3.connect(backend.path, isolation_level=None)
             self.names = {"events": "ledger_events", "heads": "ledger_heads", "nid": "rowid"}
         else:
-            schema = request.getfixturevalue("pg_schema")
-            self._conn = psycopg.connect(request.getfixturevalue("pg_dsn"), autocommit=True)
+            assert isinstance(backend, PostgresBackend)
+            schema = backend.schema
+            self._conn = psycopg.connect(backend.dsn, autocommit=True)
             self.names = {
                 "events": f'"{schema}".ledger_events',
                 "heads": f'"{schema}".ledger_heads',
@@ -97,9 +100,7 @@ def fault(store: EventStore) -> ChainError:
 
 
 @pytest.fixture
-def populated(
-    ledger: Ledger, backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Populated]:
+def populated(ledger: Ledger, backend: Backend) -> Iterator[Populated]:
     """A few hundred realistic events over 20 streams, verified clean before each tamper."""
     events = realistic(Events(), EVENTS, STREAMS)
     receipts: list[Receipt] = []
@@ -108,7 +109,7 @@ def populated(
     assert [r.position for r in receipts] == list(range(EVENTS))
     report = verify(ledger.store)
     assert (report.events, report.streams) == (EVENTS, STREAMS)
-    db = RawDb(backend, tmp_path, request)
+    db = RawDb(backend)
     yield Populated(ledger, receipts, db)
     db.close()
 

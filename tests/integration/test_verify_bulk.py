@@ -9,14 +9,11 @@ with the same located fault.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from unittest.mock import patch
 from uuid import UUID
 
-import pytest
-
-from infra.settings import Settings
-from infra.verify_processes import ProcessRanges
+from infra.backend import Backend
+from infra.wiring.processes import ProcessRanges
 from ledger.chain import StoredColumns, StoredRecord
 from ledger.merkle_log import MerkleLog
 from ledger.verify import iter_columns, iter_store, verify_ledger, verify_log
@@ -134,19 +131,9 @@ class SpiedRanges(ProcessRanges):
         return self.results
 
 
-@pytest.fixture
-def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    """Settings naming the fixtures' stores, for the worker processes to open."""
-    if backend == "postgres":
-        dsn, schema = request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema")
-        env = {"LEDGER_STORE": "postgres", "LEDGER_PG_DSN": dsn, "LEDGER_PG_SCHEMA": schema}
-        return Settings.from_env(env)
-    return Settings.from_env({"LEDGER_SQLITE_PATH": str(tmp_path / "ledger.sqlite3")})
-
-
-def in_processes(rig: Rig, settings: Settings) -> tuple[dict[str, object], SpiedRanges]:
+def in_processes(rig: Rig, backend: Backend) -> tuple[dict[str, object], SpiedRanges]:
     store, tree = rig.ledger.store, MerkleLog(rig.tree_store)
-    ranges = SpiedRanges(settings, store, tree, 3)
+    ranges = SpiedRanges(backend, store, tree, 3)
     counted: list[int] = []
     with patch.object(verify_ranges, "MIN_RANGE", 40):
         found = outcome(
@@ -168,8 +155,8 @@ def in_processes(rig: Rig, settings: Settings) -> tuple[dict[str, object], Spied
     return found, ranges
 
 
-def test_ranges_checked_in_worker_processes_stitch_on_a_clean_ledger(sealed: Rig, settings: Settings) -> None:
-    found, ranges = in_processes(sealed, settings)
+def test_ranges_checked_in_worker_processes_stitch_on_a_clean_ledger(sealed: Rig, backend: Backend) -> None:
+    found, ranges = in_processes(sealed, backend)
 
     assert found == {"ok": True} == ledger_both_ways(sealed)
     assert len(ranges.results) == 2  # split at checkpoint 120, the one nearest to a third
@@ -177,13 +164,13 @@ def test_ranges_checked_in_worker_processes_stitch_on_a_clean_ledger(sealed: Rig
 
 
 def test_a_fault_found_in_a_worker_process_is_named_by_the_sequential_pass(
-    sealed: Rig, settings: Settings
+    sealed: Rig, backend: Backend
 ) -> None:
     data = bytearray(sealed.raw.state(130))
     data[data.index(b'"trace_id":"') + 12] ^= 0x01
     sealed.raw.set_state(130, bytes(data))
 
-    found, ranges = in_processes(sealed, settings)
+    found, ranges = in_processes(sealed, backend)
 
     assert found == ledger_both_ways(sealed)
     assert found["position"] == 130

@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from infra.backend import Backend
 from infra.demo import demo_events
-from infra.projection_postgres import PostgresViewStore
-from infra.projection_sqlite import SqliteViewStore
 from ledger.application import Ledger
 from projections.ports import ViewStore
 from projections.registry import all_projections
 from projections.runner import Projection, ProjectionRunner
+from tests.conftest import Opened
 
 ViewFactory = Callable[[], ViewStore]
 RunnerFactory = Callable[..., ProjectionRunner]
 
 
 @pytest.fixture
-def make_views(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ViewFactory]:
+def make_views(backend: Backend, opened: Opened) -> ViewFactory:
     """Open view stores in the current backend's event database; all closed after the test."""
-    opened: list[ViewStore] = []
-
-    def factory() -> ViewStore:
-        views: ViewStore
-        if backend == "postgres":
-            views = PostgresViewStore(request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema"))
-        else:
-            views = SqliteViewStore(tmp_path / "ledger.sqlite3")
-        opened.append(views)
-        return views
-
-    yield factory
-    for v in opened:
-        v.close()
+    return opened.track(backend.views)
 
 
 @pytest.fixture

@@ -12,27 +12,25 @@ from pathlib import Path
 
 import pytest
 
-from infra.projection_store import build_views
+from infra.backend import Backend
+from infra.postgres import PostgresBackend
 from infra.settings import Settings
+from infra.wiring.bootstrap import open_backend
 from projections.registry import all_projections
 
-LEDGER = [sys.executable, "-c", "from infra.cli import run; run()"]
+LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 
 
 @pytest.fixture
-def env(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+def env(backend: Backend, tmp_path: Path) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     out |= {
         "LEDGER_SQLITE_PATH": str(tmp_path / "ledger.sqlite3"),
         "LEDGER_KEYS_PATH": str(tmp_path / "keys.sqlite3"),
         "LEDGER_KEK_FILE": str(tmp_path / "kek.key"),
     }
-    if backend == "postgres":
-        out |= {
-            "LEDGER_STORE": "postgres",
-            "LEDGER_PG_DSN": request.getfixturevalue("pg_dsn"),
-            "LEDGER_PG_SCHEMA": request.getfixturevalue("pg_schema"),
-        }
+    if isinstance(backend, PostgresBackend):
+        out |= {"LEDGER_STORE": "postgres", "LEDGER_PG_DSN": backend.dsn, "LEDGER_PG_SCHEMA": backend.schema}
     return out
 
 
@@ -43,7 +41,7 @@ def ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _digest(env: dict[str, str]) -> dict[str, str]:
-    views = build_views(Settings.from_env(env))
+    views = open_backend(Settings.from_env(env)).views()
     try:
         return {t: views.digest(t) for p in all_projections() for t in p.tables}
     finally:
@@ -51,7 +49,7 @@ def _digest(env: dict[str, str]) -> dict[str, str]:
 
 
 def _positions(env: dict[str, str]) -> list[int]:
-    views = build_views(Settings.from_env(env))
+    views = open_backend(Settings.from_env(env)).views()
     try:
         views.ensure([])
         return [t.position for t in views.tracking().values()]

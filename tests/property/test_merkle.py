@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -15,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymerkle import InmemoryTree
 
-from infra.tree import PostgresTreeStore, SqliteTreeStore
+from infra.backend import Backend
+from infra.postgres import PostgresBackend
+from infra.sqlite import SqliteBackend
 from ledger.errors import ConflictError
 from ledger.merkle import (
     EMPTY_ROOT,
@@ -251,30 +254,29 @@ def test_proof_errors_name_what_is_wrong(log: MerkleLog) -> None:
 
 
 @contextmanager
-def open_tree(backend: str, request: pytest.FixtureRequest) -> Iterator[TreeStore]:
-    """A fresh store of ``backend`` per hypothesis example (fixtures are per test)."""
-    if backend == "sqlite":
+def open_tree(backend: Backend) -> Iterator[TreeStore]:
+    """A fresh store of ``backend``'s kind per hypothesis example (fixtures are per test)."""
+    if isinstance(backend, SqliteBackend):
         with tempfile.TemporaryDirectory() as tmp:
-            sqlite = SqliteTreeStore(Path(tmp) / "ledger.sqlite3")
+            sqlite = replace(backend, path=str(Path(tmp) / "ledger.sqlite3")).tree()
             yield sqlite
             sqlite.close()
         return
-    dsn, schema = request.getfixturevalue("pg_dsn"), f"t_{uuid.uuid4().hex[:12]}"
-    pg = PostgresTreeStore(dsn, schema)
+    assert isinstance(backend, PostgresBackend)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    pg = replace(backend, schema=schema).tree()
     try:
         yield pg
     finally:
         pg.close()
-        with psycopg.connect(dsn, autocommit=True) as c:
+        with psycopg.connect(backend.dsn, autocommit=True) as c:
             c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @STORE_SETTINGS
 @given(chunks=st.lists(st.integers(1, 70), min_size=1, max_size=8))
-def test_real_stores_give_reference_roots_at_every_size(
-    backend: str, request: pytest.FixtureRequest, chunks: list[int]
-) -> None:
-    with open_tree(backend, request) as store:
+def test_real_stores_give_reference_roots_at_every_size(backend: Backend, chunks: list[int]) -> None:
+    with open_tree(backend) as store:
         merkle, end = MerkleLog(store), 0
         for c in chunks:
             assert merkle.append_leaves(LEAVES[end : end + c]) == end + c

@@ -23,10 +23,10 @@ import yaml
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.api_wiring import build_app
-from infra.cli import parser as ledger_parser
-from infra.cli_api import issue_token
-from infra.settings import _ENV, Settings
+from infra.cli.main import parser as ledger_parser
+from infra.cli.token import issue_token
+from infra.settings import _ENV, S3Worm, Settings
+from infra.wiring.api import build_app
 from ledger.worm import CHECKPOINT_PREFIX
 from policies.retention import CLASSES, DEFAULT
 from tests.api.conftest import load_demo, make_settings
@@ -113,9 +113,9 @@ def test_compose_settings_values_are_valid(name: str) -> None:
     service = load_compose()["services"][name]
     settings = Settings.from_env(environment(service))  # raises naming the variable on a bad value
     if name in {"api", "sealer", "projections", "verifier"}:
-        assert settings.store == "postgres"
+        assert settings.store.kind == "postgres"
     if name == "api":
-        assert settings.jwt_algorithm == "EdDSA", "HS256 is for local development only"
+        assert settings.auth.algorithm == "EdDSA", "HS256 is for local development only"
 
 
 def test_ledger_processes_share_store_origin_key_and_keyring() -> None:
@@ -645,13 +645,13 @@ def test_writer_policy_allows_what_s3_worm_store_calls_and_nothing_else(
 
 
 def test_terraform_defaults_and_outputs_match_the_settings(tf: dict[str, dict[str, Any]]) -> None:
-    defaults = Settings()
-    assert tf["variable.bucket_name"]["default"] == defaults.s3_bucket
-    assert tf["variable.region"]["default"] == defaults.s3_region
+    defaults = S3Worm()
+    assert tf["variable.bucket_name"]["default"] == defaults.bucket
+    assert tf["variable.region"]["default"] == defaults.region
     out = tf["output.ledger_settings"]["value"]
     assert set(out) <= KNOWN
     assert out["LEDGER_WORM"] == "s3"
-    assert Settings.from_env({k: "x" if "${" in v else v for k, v in out.items()}).worm == "s3"
+    assert Settings.from_env({k: "x" if "${" in v else v for k, v in out.items()}).worm.kind == "s3"
 
 
 def test_terraform_fmt() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.sqlite_lock import WriterLock
+from infra.sqlite.lock import WriterLock
 
 
 def test_a_second_writer_waits_until_the_first_releases(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from uuid import UUID
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra.keys import AesGcmFieldCipher, SqliteKeyTable
-from infra.sqlite import SqliteEventStore
+from infra.cipher import AesGcmFieldCipher
+from infra.sqlite import SqliteEventStore, SqliteKeyTable
 from ledger.application import Ledger
 from ledger.chain import DOMAIN_TAG, GENESIS, Linker, Pending, Row, event_hash, stream_id
 from ledger.encoding import RECORD_VERSION, canonical, decode_content, decode_record

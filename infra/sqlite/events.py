@@ -5,7 +5,7 @@ column, ``event_id`` (unique: the idempotency key). The rowid (eventsourcing's n
 id) is assigned explicitly as ``position + 1``, so notification ids are dense and the
 notification log and our global positions never disagree. ``ledger_heads`` keeps each
 stream's end. Appends run in ``BEGIN IMMEDIATE`` transactions, which serialise writers
-across threads and processes (queued on :class:`infra.sqlite_lock.WriterLock` first);
+across threads and processes (queued on :class:`infra.sqlite.lock.WriterLock` first);
 WAL with ``synchronous=FULL`` makes each commit durable.
 """
 
@@ -20,7 +20,7 @@ from uuid import UUID, SafeUUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-from infra.sqlite_lock import WriterLock
+from infra.sqlite.lock import WriterLock
 from ledger.chain import Head, Linker, Pending, Row, StoredColumns, StoredRecord, stream_id
 from ledger.errors import LedgerError, StorageError
 from ledger.event import Receipt

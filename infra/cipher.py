@@ -1,4 +1,4 @@
-"""Per-subject data keys and AES-256-GCM field sealing (the ``FieldCipher`` port).
+"""Per-subject data keys and AES-256-GCM field sealing (the ``FieldCipher`` port) over a ``KeyTable``.
 
 Each data subject (a ``player_ref``, an operator's ``user_id``) gets its own random 256-bit
 data key, stored apart from the events and wrapped (AES-256-GCM) by the key-encryption key
@@ -17,19 +17,15 @@ import base64
 import hashlib
 import hmac
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
-import psycopg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra.postgres import DDL_LOCK
-from ledger.errors import PolicyViolationError, StorageError, VerificationError
+from ledger.errors import PolicyViolationError, VerificationError
 
 _WRAP_AAD = b"audit-ledger/data-key/v1"
 
@@ -128,102 +124,3 @@ class AesGcmFieldCipher:
     def close(self) -> None:
         """Close the key table."""
         self._table.close()
-
-
-class SqliteKeyTable:
-    """Data keys in their own SQLite file, apart from the events (``var/keys.sqlite3``)."""
-
-    def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key_id TEXT NOT NULL, "
-            "wrapped BLOB, created_ms INTEGER NOT NULL, erased_ms INTEGER)"
-        )
-
-    def load(self, subjects: Sequence[str]) -> dict[str, tuple[str, bytes | None]]:
-        """Known subjects' key ids and wrapped keys."""
-        out: dict[str, tuple[str, bytes | None]] = {}
-        for i in range(0, len(subjects), 500):
-            chunk = list(subjects[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            q = f"SELECT subject, key_id, wrapped FROM subject_keys WHERE subject IN ({marks})"  # noqa: S608
-            out.update((s, (k, None if w is None else bytes(w))) for s, k, w in self._db.execute(q, chunk))
-        return out
-
-    def insert(self, rows: Sequence[tuple[str, str, bytes]]) -> None:
-        """Insert new keys (a concurrent insert for the same subject wins, ours is dropped)."""
-        now = int(time.time() * 1000)
-        try:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO subject_keys VALUES (?, ?, ?, ?, NULL)", [(*r, now) for r in rows]
-            )
-        except sqlite3.Error as e:
-            msg = f"cannot store data keys: {e}"
-            raise StorageError(msg) from e
-
-    def destroy(self, subject: str, at_ms: int) -> bool:
-        """Delete the wrapped key, keep a tombstone."""
-        cur = self._db.execute(
-            "INSERT INTO subject_keys VALUES (?, 'erased', NULL, ?, ?) ON CONFLICT (subject) DO UPDATE "
-            "SET wrapped = NULL, erased_ms = excluded.erased_ms WHERE subject_keys.wrapped IS NOT NULL",
-            (subject, at_ms, at_ms),
-        )
-        return cur.rowcount > 0
-
-    def close(self) -> None:
-        """Close the file."""
-        self._db.close()
-
-
-class PostgresKeyTable:
-    """Data keys in their own table (``ledger_subject_keys``) of the configured schema."""
-
-    def __init__(self, dsn: str, schema: str = "public") -> None:
-        try:
-            self._db = psycopg.connect(dsn, autocommit=True)
-            self._t = f'"{schema}".ledger_subject_keys'
-            with self._db.transaction():
-                self._db.execute(DDL_LOCK)
-                self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                self._db.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self._t} (subject text PRIMARY KEY, key_id text NOT NULL, "
-                    "wrapped bytea, created_ms bigint NOT NULL, erased_ms bigint)"
-                )
-        except psycopg.Error as e:
-            msg = f"cannot open PostgreSQL key table: {e}"
-            raise StorageError(msg) from e
-        self._lock = threading.Lock()
-
-    def load(self, subjects: Sequence[str]) -> dict[str, tuple[str, bytes | None]]:
-        """Known subjects' key ids and wrapped keys."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT subject, key_id, wrapped FROM {self._t} WHERE subject = ANY(%s)",  # noqa: S608
-                (list(subjects),),
-            ).fetchall()
-        return {s: (k, None if w is None else bytes(w)) for s, k, w in rows}
-
-    def insert(self, rows: Sequence[tuple[str, str, bytes]]) -> None:
-        """Insert new keys; a concurrent insert for the same subject wins."""
-        now = int(time.time() * 1000)
-        with self._lock, self._db.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {self._t} VALUES (%s, %s, %s, %s, NULL) ON CONFLICT DO NOTHING",  # noqa: S608
-                [(*r, now) for r in rows],
-            )
-
-    def destroy(self, subject: str, at_ms: int) -> bool:
-        """Delete the wrapped key, keep a tombstone."""
-        with self._lock:
-            cur = self._db.execute(
-                f"INSERT INTO {self._t} VALUES (%s, 'erased', NULL, %s, %s) ON CONFLICT (subject) DO UPDATE "  # noqa: S608
-                f"SET wrapped = NULL, erased_ms = excluded.erased_ms WHERE {self._t}.wrapped IS NOT NULL",
-                (subject, at_ms, at_ms),
-            )
-            return cur.rowcount > 0
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()

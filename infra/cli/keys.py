@@ -1,4 +1,4 @@
-"""``ledger`` sub-commands for proofs: the checkpoint signing keys (``ledger keys …``)."""
+"""``ledger keys …``: the checkpoint signing keyring (init, rotate, export-public)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from infra.settings import Settings
 from infra.signing import Keyring
-from infra.wiring_proofs import build_keyring
+from infra.wiring.bootstrap import build_keyring
 from ledger.errors import StorageError
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from litestar import Litestar
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -17,80 +15,31 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from api.app import create_app
 from api.deps import ApiDeps, AuthConfig, Bundle, LedgerDeps, ReportingDeps
-from infra.bootstrap import SystemClock, build_ledger, build_sealer, build_store, build_tree_store
-from infra.projection_store import build_runner, build_views, mga_config
-from infra.settings import Settings
-from infra.verification import StoredVerificationLog, build_results
-from infra.wiring_proofs import build_keyring
+from infra.backend import Backend
+from infra.clock import SystemClock
+from infra.settings import Settings, env_name
+from infra.wiring.bootstrap import (
+    build_keyring,
+    build_ledger,
+    build_sealer,
+    build_verification,
+    dev_secret,
+    mga_config,
+    open_backend,
+)
+from infra.wiring.sandbox import prepare_sandbox, sandbox_settings
 from ledger.bundle import ExportScope, export_bundle
 from ledger.catalogue.types import Timestamp
-from ledger.errors import LedgerError, NotFoundError, ValidationError
+from ledger.errors import NotFoundError, ValidationError
 from ledger.merkle_log import MerkleLog
 from ledger.ports import EventStore
 from projections.ports import ViewStore
 from projections.registry import all_projections
 from projections.rounds import reconstruct_round
 
-SANDBOX_SEED = 1007
-SANDBOX_ORIGIN = "audit-ledger.sandbox/log"
-
 
 def _now() -> str:
     return Timestamp.from_epoch_ms(SystemClock().now_ms()).canonical()
-
-
-def sandbox_settings(settings: Settings) -> Settings:
-    """Settings of the sandbox ledger: its own SQLite file, keys, signing key and WORM folder."""
-    base = Path(settings.sandbox_path).parent
-    return msgspec.structs.replace(
-        settings,
-        store="sqlite",
-        sqlite_path=settings.sandbox_path,
-        keys_path=str(base / "keys.sqlite3"),
-        kek=None,
-        kek_path=str(base / "kek.key"),
-        signing_dir=str(base / "signing"),
-        worm="local",
-        worm_dir=str(base / "worm"),
-        origin=SANDBOX_ORIGIN,
-    )
-
-
-def prepare_sandbox(settings: Settings) -> int:
-    """Load the synthetic demo history into the sandbox ledger (idempotent), fold and seal it.
-
-    Returns the number of events the sandbox holds.
-    """
-    from infra.cli_common import chunks  # noqa: PLC0415
-    from infra.demo import demo_events  # noqa: PLC0415
-
-    sb = sandbox_settings(settings)
-    Path(sb.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-    ledger = build_ledger(sb)
-    try:
-        for _ in ledger.append_all(chunks(demo_events(settings.sandbox_events, seed=SANDBOX_SEED), 1000)):
-            pass
-        sealer = build_sealer(sb, ledger)
-        try:
-            sealer.seal()
-        finally:
-            sealer.tree_store.close()
-        size = ledger.store.size()
-    finally:
-        ledger.close()
-    catch_up_views(sb)
-    return size
-
-
-def catch_up_views(settings: Settings) -> int:
-    """Fold everything recorded into the projections (a no-op when current)."""
-    store = build_store(settings)
-    runner = build_runner(settings, store)
-    try:
-        return runner.catch_up()
-    finally:
-        runner.views.close()
-        store.close()
 
 
 class ThreadViews:
@@ -122,9 +71,9 @@ class ThreadViews:
             self._opened.clear()
 
 
-def _views(settings: Settings) -> ThreadViews:
+def _views(backend: Backend) -> ThreadViews:
     def factory() -> ViewStore:
-        views = build_views(settings)
+        views = backend.views()
         views.ensure([t for p in all_projections() for t in p.tables])
         return views
 
@@ -141,18 +90,21 @@ def _lag(store: EventStore, views: ViewStore) -> Callable[[], dict[str, int]]:
     return lag
 
 
+def _round_positions(views: ViewStore | None, round_id: str) -> list[int]:
+    if views is None:
+        return []
+    try:
+        positions: list[int] = reconstruct_round(views, round_id)["positions"]
+    except NotFoundError:
+        return []
+    return positions
+
+
 def _exporter(settings: Settings, ledger_deps: LedgerDeps) -> Callable[[ExportScope], Bundle]:
     def export(scope: ExportScope) -> Bundle:
         if scope.kind == "round":
             # The round projection links the round's jackpot and wallet events by position.
-            views = build_views(settings)
-            try:
-                positions = reconstruct_round(views, scope.value)["positions"]
-            except NotFoundError:
-                positions = []
-            finally:
-                views.close()
-            scope = ExportScope.round(scope.value, positions)
+            scope = ExportScope.round(scope.value, _round_positions(ledger_deps.views, scope.value))
         data, summary = export_bundle(
             ledger_deps.ledger.store,
             MerkleLog(ledger_deps.tree_store),
@@ -173,52 +125,35 @@ def auth_config(settings: Settings) -> AuthConfig:
     Raises:
         ValidationError: the key file is missing or unreadable.
     """
-    if settings.jwt_algorithm == "HS256":
-        key = settings.jwt_secret or dev_secret(settings)
+    auth = settings.auth
+    if auth.algorithm == "HS256":
+        key = auth.secret or dev_secret(settings)
     else:
-        if not settings.jwt_public_key_path:
-            raise ValidationError("EdDSA/RS256 need a public key file", field="LEDGER_JWT_PUBLIC_KEY_FILE")
+        where = env_name("auth", "public_key_path")
+        if not auth.public_key_path:
+            raise ValidationError("EdDSA/RS256 need a public key file", field=where)
         try:
-            key = Path(settings.jwt_public_key_path).read_text()
+            key = Path(auth.public_key_path).read_text()
         except OSError as e:
-            raise ValidationError(f"cannot read: {e.strerror}", field="LEDGER_JWT_PUBLIC_KEY_FILE") from None
-    roles = {}
-    for item in settings.client_cert_roles.split(";"):
-        subject, sep, role = item.rpartition("=")
-        if sep and subject.strip():
-            roles[subject.strip()] = role.strip()
+            raise ValidationError(f"cannot read: {e.strerror}", field=where) from None
     return AuthConfig(
-        algorithm=settings.jwt_algorithm,
+        algorithm=auth.algorithm,
         key=key,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ip_allow=[c for c in settings.ip_allow.split(",") if c.strip()],
-        cert_header=settings.client_cert_header,
-        cert_roles=roles,
-        trusted_proxies=[c for c in settings.trusted_proxies.split(",") if c.strip()],
+        issuer=auth.issuer,
+        audience=auth.audience,
+        ip_allow=list(auth.ip_allow),
+        cert_header=auth.client_cert_header,
+        cert_roles=dict(auth.client_cert_roles),
+        trusted_proxies=list(auth.trusted_proxies),
     )
 
 
-def dev_secret(settings: Settings) -> str:
-    """The local HS256 secret (created on first use, mode 0600): for development only."""
-    path = Path(settings.jwt_secret_path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(os.urandom(32).hex() + "\n")
-        except FileExistsError:
-            pass
-    return path.read_text().strip()
-
-
 def _ledger_deps(
-    settings: Settings, *, sandbox: bool = False
+    settings: Settings, backend: Backend, *, sandbox: bool = False
 ) -> tuple[LedgerDeps, list[Callable[[], object]]]:
-    ledger = build_ledger(settings)
-    tree_store = build_tree_store(settings)
-    views = _views(settings)
+    ledger = build_ledger(settings, backend)
+    tree_store = backend.tree()
+    views = _views(backend)
     ld = LedgerDeps(ledger=ledger, tree_store=tree_store, views=views, sandbox=sandbox)
     return ld, [views.close, tree_store.close, ledger.close]
 
@@ -231,17 +166,16 @@ def build_deps(
     sandbox: bool = True,
 ) -> ApiDeps:
     """Wire every dependency of the app (the caller owns the returned deps' resources)."""
-    main, closers = _ledger_deps(settings)
+    backend = open_backend(settings)
+    main, closers = _ledger_deps(settings, backend)
     sb: LedgerDeps | None = None
     if sandbox and settings.sandbox_events > 0:
         sb_settings = sandbox_settings(settings)
-        if not Path(sb_settings.sqlite_path).exists():
+        if not Path(sb_settings.sandbox_path).exists():
             prepare_sandbox(settings)
-        sb, more = _ledger_deps(sb_settings, sandbox=True)
+        sb, more = _ledger_deps(sb_settings, open_backend(sb_settings), sandbox=True)
         closers = [*more, *closers]
-    sealer = build_sealer(settings, main.ledger)
-    closers.insert(0, sealer.tree_store.close)
-    results = build_results(settings)
+    results = backend.results()
     closers.insert(0, results.close)
     provider = tracer_provider or TracerProvider(
         resource=Resource.create({"service.name": "audit-ledger"}),
@@ -251,13 +185,13 @@ def build_deps(
         main=main,
         auth=auth_config(settings),
         sandbox=sb,
-        sealer=sealer,
+        sealer=build_sealer(settings, main.ledger, main.tree_store),
         exporter=_exporter(settings, main),
-        verification=StoredVerificationLog(settings, main.ledger.store, main.tree_store, results),
+        verification=build_verification(settings, backend, main.ledger.store, main.tree_store, results),
         reporting=ReportingDeps(mga=mga_config(settings), clock=SystemClock()),
         projection_lag=_lag(main.ledger.store, main.views) if main.views is not None else None,
         record_access=record_access,
-        metrics_multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        metrics_multiprocess_dir=settings.serve.metrics_dir,
         tracer_provider=provider,
         jurisdiction=settings.jurisdiction,
         on_shutdown=closers,
@@ -267,6 +201,3 @@ def build_deps(
 def build_app(settings: Settings, **kwargs: Any) -> Litestar:
     """The service: ``create_app`` over everything wired from ``settings``."""
     return create_app(build_deps(settings, **kwargs))
-
-
-__all__ = ["LedgerError", "build_app", "build_deps", "catch_up_views", "prepare_sandbox"]

@@ -3,12 +3,10 @@
 ``ledger.verify.ranges`` plans the ranges and stitches what they return; this adapter runs
 them: the first in this process, over the store it has open, the others in worker
 processes, spawned (nothing of this process's connections or threads is inherited), each
-opening its own event store and tree store from the settings. Workers count their
-progress into a queue that this process drains between its own spans.
-
-A pass allocates millions of short-lived objects and no reference cycles, and the cyclic
-garbage collector's scans cost it a fifth of its time: processes that only verify (the
-CLI, the workers, the benchmark) run it with the collector paused (``paused_gc``).
+opening its own event store and tree store from the backend it is handed (a small frozen
+value: each worker's whole composition). Workers count their progress into a queue that
+this process drains between its own spans. Workers only verify, so they run with the
+cyclic garbage collector off (see ``infra.verification``).
 """
 
 from __future__ import annotations
@@ -17,14 +15,12 @@ import atexit
 import gc
 import multiprocessing
 import queue
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from infra.bootstrap import build_store, build_tree_store
-from infra.settings import Settings
+from infra.backend import Backend
 from ledger.chain import StoredColumns
 from ledger.merkle_log import MerkleLog
 from ledger.ports import EventStore
@@ -48,9 +44,9 @@ _worker: list[_Worker] = []  # what ``_open`` opened in this worker process
 class ProcessRanges:
     """A ``RangeRunner``: range checks in ``processes`` processes, this one included."""
 
-    def __init__(self, settings: Settings, store: EventStore, tree: MerkleLog | None, processes: int) -> None:
+    def __init__(self, backend: Backend, store: EventStore, tree: MerkleLog | None, processes: int) -> None:
         self.processes = processes
-        self._settings, self._store, self._tree = settings, store, tree
+        self._backend, self._store, self._tree = backend, store, tree
 
     def run(self, tasks: Sequence[RangeTask], progress: Progress | None) -> list[RangeResult | None]:
         """Check ``tasks[0]`` here and the others in worker processes; results in order."""
@@ -61,7 +57,7 @@ class ProcessRanges:
             len(tasks) - 1,
             mp_context=context,
             initializer=_open,
-            initargs=(self._settings, counts, self._tree is not None),
+            initargs=(self._backend, counts, self._tree is not None),
         ) as pool:
             others = [pool.submit(_check, task) for task in tasks[1:]]
             first = check_range(tasks[0], self._store.read_columns, self._tree, report)
@@ -91,25 +87,13 @@ def _reporter(counts: Any, progress: Progress | None) -> Progress:
     return report
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (reference counting still frees everything acyclic)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _open(settings: Settings, counts: Any, with_tree: bool) -> None:
+def _open(backend: Backend, counts: Any, with_tree: bool) -> None:
     gc.disable()  # this process only verifies (see the module docstring)
-    store = build_store(settings)
+    store = backend.events()
     atexit.register(store.close)
     tree = None
     if with_tree:
-        tree_store = build_tree_store(settings)
+        tree_store = backend.tree()
         atexit.register(tree_store.close)
         tree = MerkleLog(tree_store)
     _worker.append(_Worker(store, tree, counts))

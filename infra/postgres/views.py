@@ -17,10 +17,9 @@ import msgspec
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from infra.postgres import DDL_LOCK
-from infra.projection_sqlite import upper_bound
+from infra.postgres.ddl import DDL_LOCK
 from ledger.errors import ConflictError, LedgerError, StorageError
-from projections.ports import Doc, Move, TableWrites, Tracking
+from projections.ports import Doc, Move, TableWrites, Tracking, upper_bound
 from projections.runner import digest_of
 
 _decode = msgspec.json.Decoder(dict).decode
@@ -159,24 +158,6 @@ class PostgresViewStore:
         with self._cur(tx=False) as cur:
             cur.execute(SQL("SELECT key, version, data FROM {} ORDER BY key").format(self._t(table)))
             return digest_of((k, v, bytes(d)) for k, v, d in cur)
-
-    def read_records(self, start: int, limit: int) -> list[bytes]:
-        """Record bytes from global position ``start`` (notification id = position + 1)."""
-        with self._cur(tx=False) as cur:
-            cur.execute(
-                SQL(
-                    "SELECT state FROM {}.ledger_events WHERE notification_id > %s "
-                    "ORDER BY notification_id LIMIT %s"
-                ).format(self._s),
-                (start, limit),
-            )
-            return [bytes(d) for (d,) in cur.fetchall()]
-
-    def wait_for_events(self, timeout: float) -> bool:
-        """Block until the event store NOTIFYs an insert (or ``timeout``); True when notified."""
-        with self._cur(tx=False) as cur:
-            cur.execute("LISTEN ledger_events")
-        return any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
 
     def close(self) -> None:
         """Close the connection."""

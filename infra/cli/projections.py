@@ -13,16 +13,17 @@ import argparse
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from infra.bootstrap import SystemClock, build_store
-from infra.cli_common import out, progress, write_atomic
-from infra.projection_store import build_runner, mga_config
+from infra.cli.common import out, progress
+from infra.clock import SystemClock
+from infra.files import write_atomic
 from infra.settings import Settings
+from infra.wiring.bootstrap import build_runner, mga_config, open_backend
 from ledger.catalogue.types import Timestamp
 from projections.audit import audit_history, audit_history_json
 from projections.cases import case_view
@@ -37,17 +38,14 @@ from projections.state import lookup
 @contextmanager
 def open_runner(settings: Settings, *, catch_up: bool = True) -> Iterator[ProjectionRunner]:
     """The projection runner over the configured stores, caught up unless told otherwise."""
-    store = build_store(settings)
-    runner = build_runner(settings, store)
-    try:
+    backend = open_backend(settings)
+    with closing(backend.events()) as store, closing(backend.views()) as views:
+        runner = build_runner(settings, store, views)
         if catch_up:
             behind = max((s.lag for s in runner.status()), default=0)
             with progress(behind or None, "projections") as bar:
                 runner.catch_up(bar.update)
         yield runner
-    finally:
-        runner.views.close()
-        store.close()
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,12 +22,12 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from infra.postgres.ddl import DDL_LOCK
 from ledger.chain import Head, Linker, Pending, StoredColumns, StoredRecord, stream_id
 from ledger.errors import LedgerError, StorageError
 from ledger.event import Receipt
 
 TABLE = "ledger_events"
-DDL_LOCK = "SELECT pg_advisory_xact_lock(hashtext('audit-ledger:ddl'))"
 
 
 class PostgresEventStore(PostgresApplicationRecorder):

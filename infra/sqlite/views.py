@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
-from infra.sqlite_lock import WriterLock
+from infra.sqlite.lock import WriterLock
 from ledger.errors import ConflictError, LedgerError, StorageError
-from projections.ports import Doc, Move, TableWrites, Tracking
+from projections.ports import Doc, Move, TableWrites, Tracking, upper_bound
 from projections.runner import digest_of
 
 _CHUNK = 500
@@ -31,11 +31,6 @@ def _t(table: str) -> str:
         msg = f"bad view table name {table!r}"
         raise StorageError(msg)
     return f"view_{table}"
-
-
-def upper_bound(prefix: str) -> str:
-    """A string greater than every key starting with ``prefix`` (keys never hold U+10FFFF)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
 
 
 class SqliteViewStore:
@@ -159,13 +154,6 @@ class SqliteViewStore:
         """SHA-256 over the table's rows in key order."""
         rows = self._read(f"SELECT key, version, data FROM {_t(table)} ORDER BY key", ())  # noqa: S608
         return digest_of((str(k), int(v), bytes(d)) for k, v, d in rows)
-
-    def read_records(self, start: int, limit: int) -> list[bytes]:
-        """Record bytes from global position ``start`` (rowid = position + 1)."""
-        rows = self._read(
-            "SELECT state FROM ledger_events WHERE rowid > ? ORDER BY rowid LIMIT ?", (start, limit)
-        )
-        return [bytes(d) for (d,) in rows]
 
     def close(self) -> None:
         """Close the connection."""

@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from infra.bootstrap import SystemClock, build_store, build_tree_store
-from infra.cli_common import EXIT_VERIFY, out, write_atomic
+from infra.cli.common import EXIT_VERIFY, out
+from infra.cli.projections import open_runner
+from infra.clock import SystemClock
+from infra.files import write_atomic
 from infra.settings import Settings
 from infra.signing import load_trusted
-from infra.wiring_proofs import build_keyring
+from infra.wiring.bootstrap import build_keyring, open_backend
 from ledger.bundle import BundleError, ExportScope, export_bundle, verify_bundle
 from ledger.catalogue.types import Timestamp
 from ledger.errors import NotFoundError, StorageError
 from ledger.merkle_log import MerkleLog
-
-BUNDLE_DIR = Path("var/bundles")
+from projections.rounds import reconstruct_round
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -35,9 +37,6 @@ def _scope(args: argparse.Namespace, settings: Settings) -> ExportScope:
     if args.round is not None:
         # The round projection links the round's other events (jackpot contribution, trigger
         # and payout, wallet movements) by position; the Round stream alone would miss them.
-        from infra.cli_projections import open_runner  # noqa: PLC0415 - only round exports need views
-        from projections.rounds import reconstruct_round  # noqa: PLC0415
-
         with open_runner(settings) as runner:
             try:
                 positions = reconstruct_round(runner.views, args.round)["positions"]
@@ -64,9 +63,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     except NotFoundError:  # informational in a bundle; the checkpoints say whether sealing ever ran
         keyring = "# no signing keyring was available to the exporter\n"
     created_at = Timestamp.from_epoch_ms(SystemClock().now_ms()).canonical()
-    store, tree_store = build_store(settings), None
-    try:
-        tree_store = build_tree_store(settings)
+    backend = open_backend(settings)
+    with closing(backend.events()) as store, closing(backend.tree()) as tree_store:
         data, summary = export_bundle(
             store,
             MerkleLog(tree_store),
@@ -76,11 +74,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             origin=settings.origin,
             created_at=created_at,
         )
-    finally:
-        if tree_store is not None:
-            tree_store.close()
-        store.close()
-    path = Path(args.out) if args.out else BUNDLE_DIR / f"{scope.label}.zip"
+    path = Path(args.out) if args.out else Path(settings.under("bundles")) / f"{scope.label}.zip"
     write_atomic(path, data)
     print(path)
     print(
@@ -142,7 +136,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     scope.add_argument("--stream", help="a stream, e.g. BonusRule:br-welcome")
     scope.add_argument("--round", help="a round id: its Round stream plus the events linked to it")
     scope.add_argument("--range", type=_range, metavar="START:END", help="global positions [START, END)")
-    e.add_argument("--out", help="output file (default var/bundles/<scope>.zip)")
+    e.add_argument("--out", help="output file (default <LEDGER_DATA_DIR>/bundles/<scope>.zip)")
     e.set_defaults(fn=cmd_export)
     v = sub.add_parser("verify-bundle", help="verify an evidence bundle offline against trusted keys")
     v.add_argument("bundle", help="the bundle zip")

@@ -1,78 +1,26 @@
-"""``ledger`` sub-commands for the HTTP service: ``serve`` and ``token issue``."""
+"""``ledger serve``: the HTTP API under granian, with followers (projections, verification, sealing)."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from infra.settings import Settings
-from ledger.errors import ValidationError
-from policies.rbac import ROLES
+import msgspec
 
-_TTL = re.compile(r"^([1-9][0-9]*)([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def ttl_seconds(text: str) -> int:
-    """An argparse type: ``30s``, ``15m``, ``1h``, ``7d``."""
-    m = _TTL.match(text)
-    if m is None:
-        msg = "expected a duration like 30s, 15m, 1h or 7d"
-        raise argparse.ArgumentTypeError(msg)
-    return int(m[1]) * _UNITS[m[2]]
-
-
-def issue_token(settings: Settings, *, roles: list[str], sub: str, ttl: int, now: int | None = None) -> str:
-    """Sign a bearer JWT for local use (HS256 dev secret, or the EdDSA/RS256 private key file).
-
-    Raises:
-        ValidationError: an unknown role, or no signing key for the configured algorithm.
-    """
-    import jwt  # noqa: PLC0415 - only token issuing needs PyJWT directly
-
-    from infra.api_wiring import dev_secret  # noqa: PLC0415
-
-    unknown = sorted(set(roles) - set(ROLES))
-    if unknown:
-        raise ValidationError(f"unknown role {', '.join(unknown)}; roles: {', '.join(ROLES)}", field="role")
-    issued = int(time.time()) if now is None else now
-    claims = {
-        "sub": sub,
-        "roles": roles,
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "iat": issued,
-        "exp": issued + ttl,
-        "jti": str(uuid.uuid4()),
-    }
-    if settings.jwt_algorithm == "HS256":
-        key: Any = settings.jwt_secret or dev_secret(settings)
-    else:
-        if not settings.jwt_private_key_path:
-            raise ValidationError("no private key to sign with", field="LEDGER_JWT_PRIVATE_KEY_FILE")
-        key = Path(settings.jwt_private_key_path).read_text()
-    return jwt.encode(claims, key, algorithm=settings.jwt_algorithm)
-
-
-def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> int:
-    """Print a bearer token for a role (local development and tests)."""
-    print(issue_token(settings, roles=args.role, sub=args.sub, ttl=args.ttl))
-    return 0
+from infra.cli.common import positive
+from infra.settings import Settings, share_with_workers
+from infra.wiring.sandbox import catch_up_views, prepare_sandbox
 
 
 def _followers(args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
     """Background processes: projections, full verification (and, with --seal, checkpoints) kept current."""
-    ledger = [sys.executable, "-c", "from infra.cli import run; run()"]
+    ledger = [sys.executable, "-c", "from infra.cli.main import run; run()"]
     procs = []
     if not args.no_projections:
         procs.append(subprocess.Popen([*ledger, "projections", "run", "--follow"], stdout=subprocess.DEVNULL))  # noqa: S603
@@ -86,17 +34,15 @@ def _followers(args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the API with granian (``--workers`` processes), projections followed in the background."""
-    host = args.host or settings.serve_host
-    port = args.port or settings.serve_port
-    workers = args.workers or settings.serve_workers
+    host = args.host or settings.serve.host
+    port = args.port or settings.serve.port
+    workers = args.workers or settings.serve.workers
     # Before prometheus_client is first imported: it picks its value store at import time.
     metrics_dir = Path(tempfile.mkdtemp(prefix="ledger-metrics-"))
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    from infra.api_wiring import catch_up_views, prepare_sandbox  # noqa: PLC0415
-
+    share_with_workers({("serve", "metrics_dir"): str(metrics_dir)})
     if args.no_sandbox:
-        os.environ["LEDGER_SANDBOX_EVENTS"] = "0"
-        settings = Settings.from_env(os.environ)
+        share_with_workers({("sandbox_events",): "0"})  # the workers build their own settings
+        settings = msgspec.structs.replace(settings, sandbox_events=0)
     else:
         n = prepare_sandbox(settings)
         print(
@@ -122,11 +68,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _granian(host: str, port: int, workers: int, log_access: bool) -> None:
+    # Only `serve` starts the server: other commands need not load granian's native module.
     from granian.constants import Interfaces  # noqa: PLC0415
     from granian.server import Server  # noqa: PLC0415
 
     Server(
-        "infra.serve:app",
+        "infra.wiring.asgi:app",
         address=host,
         port=port,
         interface=Interfaces.ASGI,
@@ -139,8 +86,6 @@ def _granian(host: str, port: int, workers: int, log_access: bool) -> None:
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this module's sub-commands to the ``ledger`` parser."""
-    from infra.cli_common import positive  # noqa: PLC0415
-
     s = sub.add_parser("serve", help="serve the HTTP API (granian; LEDGER_HOST/PORT/WORKERS)")
     s.add_argument("--host", help="listen address (default LEDGER_HOST or 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default LEDGER_PORT or 8000)")
@@ -155,10 +100,3 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--no-sandbox", action="store_true", help="do not serve /sandbox/regulator")
     s.add_argument("--log-access", action="store_true", help="log every request")
     s.set_defaults(fn=cmd_serve)
-    t = sub.add_parser("token", help="bearer tokens for local use")
-    ts = t.add_subparsers(dest="token_command", required=True)
-    i = ts.add_parser("issue", help="sign a JWT: --role R --sub S --ttl 1h")
-    i.add_argument("--role", action="append", required=True, choices=ROLES, help="repeat for several roles")
-    i.add_argument("--sub", required=True, help="the subject (who), e.g. inspector-1")
-    i.add_argument("--ttl", type=ttl_seconds, default=3600, help="lifetime: 30s, 15m, 1h, 7d (default 1h)")
-    i.set_defaults(fn=cmd_token_issue)

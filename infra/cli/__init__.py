@@ -1,0 +1,1 @@
+"""The ``ledger`` command line (``infra.cli.main``): one module per command group."""
