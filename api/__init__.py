@@ -1,1 +1,1 @@
-"""The HTTP API (Litestar): ``api.app.create_app(deps)``; composed from settings in ``infra.api_wiring``."""
+"""The HTTP API (Litestar): ``api.app.create_app(deps)``; composed from settings in ``infra.wiring.api``."""

@@ -1,6 +1,6 @@
 """What the app factory is given: the ledger, its proofs and views, and the config derived from settings.
 
-``api`` never imports ``infra``: the composition root (``infra.api_wiring``) builds an
+``api`` never imports ``infra``: the composition root (``infra.wiring.api``) builds an
 :class:`ApiDeps` and hands it to :func:`api.app.create_app`.
 """
 

@@ -17,11 +17,11 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec.structs import force_setattr, replace
 
+from ledger.catalogue.types import JURISDICTION_PATTERN
 from ledger.errors import ValidationError
 
-# MGA's rri:URL pattern (RprtURL) and the envelope's jurisdiction pattern, one list item each.
+# MGA's rri:URL pattern (RprtURL), one list item each; jurisdictions use the envelope's pattern.
 _URL = r"(https?://)?([a-zA-Z0-9]+[a-zA-Z0-9-]+\.)+[A-Za-z]{2,7}(/[a-zA-Z0-9-]+)*"
-_JURISDICTION = r"[A-Z]{2}(-[A-Z0-9]{1,3})?"
 _END = r"(?!\n)$"  # `$` alone would also match before a trailing newline
 
 
@@ -96,7 +96,7 @@ class MgaSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     operator: Annotated[str, msgspec.Meta(min_length=1, max_length=4)] = "DEMO"
     urls: tuple[Annotated[str, msgspec.Meta(pattern=rf"^{_URL}{_END}")], ...] = ()
-    jurisdictions: tuple[Annotated[str, msgspec.Meta(pattern=rf"^{_JURISDICTION}{_END}")], ...] = ("MT",)
+    jurisdictions: tuple[Annotated[str, msgspec.Meta(pattern=JURISDICTION_PATTERN)], ...] = ("MT",)
 
 
 class ServeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

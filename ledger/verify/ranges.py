@@ -69,7 +69,7 @@ class Resume:
 
 
 class RangeRunner(Protocol):
-    """Runs range checks side by side (``infra.verify_processes``: one process each)."""
+    """Runs range checks side by side (``infra.wiring.processes``: one process each)."""
 
     processes: int
 
