@@ -24,7 +24,7 @@ from api.routes.ops import AdminController, OpsController
 from api.routes.proofs import ProofsController
 from api.routes.regulator import RegulatorController
 from api.security import auth_middleware, rbac_guard, security_components
-from ledger.catalogue.types import Timestamp, dec_hook, schema_hook
+from ledger.catalogue.types import Timestamp, schema_hook
 from policies.rbac import POLICY_VERSION
 
 API_VERSION: Final = "1.0.0"
@@ -115,8 +115,6 @@ def create_app(deps: ApiDeps) -> Litestar:
             components=[security_components(deps.auth)],
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        # The body decodes straight into ledger.event.EventIn; its timestamps parse with the ledger's hook.
-        type_decoders=[(_is_timestamp, dec_hook)],
         plugins=[
             TimestampSchema(),
             OpenTelemetryPlugin(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Final
 
 import msgspec
@@ -16,8 +15,6 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 
-from api.schemas import IngestBody
-from ledger.catalogue.types import dec_hook
 from ledger.errors import (
     ConflictError,
     LedgerError,
@@ -80,9 +77,6 @@ class NotConfiguredError(Exception):
         self.detail = str(self)
 
 
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`")
-
-
 def problem_type(slug: str) -> str:
     """The stable ``type`` URI of a problem slug."""
     return f"{TYPE_BASE}{slug}"
@@ -139,31 +133,10 @@ def not_configured_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return problem_response(request, 503, slug, title, exc.detail)
 
 
-def _body_error(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
-    """Re-decode a rejected ingest body to name the field (Litestar drops msgspec's path)."""
-    body = getattr(request._connection_state, "body", None)  # noqa: SLF001 - the cached raw body
-    handler = request.scope.get("route_handler")
-    if not isinstance(body, bytes) or handler is None or not handler.opt.get("ingest_body"):
-        return None
-    try:
-        msgspec.json.decode(body, type=IngestBody, dec_hook=dec_hook, strict=False)
-    except msgspec.ValidationError as e:
-        text = str(e)
-        m = _AT.search(text)
-        path = m["path"] if m else ""
-        field = f"events{path}" if path.startswith("[") else f"events[0]{path}" if path else "events"
-        return field, _AT.sub("", text)
-    except msgspec.DecodeError as e:
-        return "events", f"not valid JSON: {e}"
-    return None
-
-
-def _validation_field(request: Request[Any, Any, Any], exc: ValidationException) -> tuple[str | None, str]:
+def _validation_field(exc: ValidationException) -> tuple[str | None, str]:
     extra = exc.extra
     if isinstance(extra, list) and extra and isinstance(extra[0], dict):
         first = extra[0]
-        if first.get("source") == "body" and (found := _body_error(request)) is not None:
-            return found
         key = first.get("key")
         return (str(key) if key else None), str(first.get("message", exc.detail))
     return None, str(exc.detail)
@@ -177,7 +150,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     detail = str(exc.detail)
     if isinstance(exc, ValidationException):
         status = 422
-        field, detail = _validation_field(request, exc)
+        field, detail = _validation_field(exc)
     elif isinstance(exc, NotAuthorizedException):
         status = 401
     elif isinstance(exc, PermissionDeniedException):

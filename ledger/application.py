@@ -293,8 +293,46 @@ def _content(event: EventIn, payload: dict[str, Any]) -> Content:
     )
 
 
-# Lax like Litestar's body decoding, so a line is accepted exactly when an HTTP body item is.
-_event_decoder = msgspec.json.Decoder(EventIn, dec_hook=dec_hook, strict=False)
+# Strict (no "1" -> 1, no 1.0 -> 1): HTTP bodies and NDJSON lines are held to the same JSON types.
+_envelope = msgspec.json.Decoder(EventIn, dec_hook=dec_hook, strict=True)
+_envelopes = msgspec.json.Decoder(EventIn | list[EventIn], dec_hook=dec_hook, strict=True)
+_AT = " - at `$"
+
+
+def _envelope_error(err: msgspec.ValidationError, index: int | None) -> ValidationError:
+    """Name the failing field ``events[i].<path>``; ``index`` is None for a body that may be an array."""
+    text, found, at = str(err).rpartition(_AT)
+    text, at = (text, at.rstrip("`")) if found else (at, "")
+    if index is not None:
+        field = f"events[{index}]{at}"
+    elif at.startswith("["):
+        field = f"events{at}"
+    else:
+        # A lone object is events[0]; an error at the top ($) may be the body's own shape.
+        field = f"events[0]{at}" if at else "events"
+    return ValidationError(text, field=field)
+
+
+def decode_envelopes(data: bytes, *, index: int | None = None) -> list[EventIn]:
+    """Decode JSON bytes strictly, in one pass, into envelopes: the one decoder of HTTP and the CLI.
+
+    With ``index`` the bytes are one envelope (an NDJSON line, ``events[index]``); without,
+    a request body: one envelope or an array of them.
+
+    Raises:
+        ValidationError: not an envelope (``events[i].<field>``, or ``events`` for the body's shape).
+        msgspec.DecodeError: not JSON (invalid UTF-8 included).
+    """
+    try:
+        if index is not None:
+            return [_envelope.decode(data)]
+        value = _envelopes.decode(data)
+    except msgspec.ValidationError as e:
+        raise _envelope_error(e, index) from None
+    except UnicodeDecodeError as e:
+        msg = f"invalid UTF-8 ({e.reason})"
+        raise msgspec.DecodeError(msg) from None
+    return value if isinstance(value, list) else [value]
 
 
 def decode_events(lines: Iterable[bytes]) -> list[EventIn]:
@@ -309,9 +347,7 @@ def decode_events(lines: Iterable[bytes]) -> list[EventIn]:
         if not line.strip():
             continue
         try:
-            out.append(_event_decoder.decode(line))
-        except msgspec.ValidationError as e:
-            raise invalid(e, f"events[{len(out)}]") from None
+            out.extend(decode_envelopes(line, index=len(out)))
         except msgspec.DecodeError as e:
             msg = f"line {n} is not valid JSON: {e}"
             raise ValidationError(msg, field=f"line {n}") from None

@@ -37,8 +37,6 @@ ACCEPTED: list[tuple[str, Change]] = [
     ("nanosecond fraction", _set("occurred_at", "2026-03-01T10:00:00.123456789Z")),
     ("subdivision", _set("jurisdiction", "US-NJ")),
     ("expected position of a new stream", _set("expected_stream_position", 0)),
-    # Both decode the envelope as Litestar does (msgspec's lax mode): numeric text for an int.
-    ("numeric text", _set("schema_version", "1")),
 ]
 
 REJECTED: list[tuple[str, Change, str]] = [
@@ -56,6 +54,11 @@ REJECTED: list[tuple[str, Change, str]] = [
     ("payload not an object", _set("payload", []), "events[0].payload"),
     ("actor not an object", _set("actor", "op-anna"), "events[0].actor"),
     ("schema_version text", _set("schema_version", "one"), "events[0].schema_version"),
+    # Both decode strictly: no numeric text or integral float for an int.
+    ("schema_version numeric text", _set("schema_version", "1"), "events[0].schema_version"),
+    ("schema_version float", _set("schema_version", 1.0), "events[0].schema_version"),
+    ("position numeric text", _set("expected_stream_position", "0"), "events[0].expected_stream_position"),
+    ("schema_version bool", _set("schema_version", True), "events[0].schema_version"),  # noqa: FBT003
     ("missing stream", _drop("stream"), "events[0]"),
     ("missing payload", _drop("payload"), "events[0]"),
     ("bad stream", _set("stream", "featureflag:x"), "events[0].stream"),
@@ -76,9 +79,11 @@ def _envelope(n: int, change: Change) -> dict[str, Any]:
     return event
 
 
-def _cli(tmp_path: Path, event: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def _cli(
+    tmp_path: Path, event: dict[str, Any] | bytes, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     source = tmp_path / "events.ndjson"
-    source.write_bytes(msgspec.json.encode(event) + b"\n")
+    source.write_bytes((event if isinstance(event, bytes) else msgspec.json.encode(event)) + b"\n")
     env = {
         "LEDGER_SQLITE_PATH": str(tmp_path / "cli.sqlite3"),
         "LEDGER_KEYS_PATH": str(tmp_path / "cli-keys.sqlite3"),
@@ -115,3 +120,26 @@ def test_http_and_cli_reject_the_same_envelopes_naming_the_same_field(
         assert code == EXIT_INPUT, (name, err)
         assert len(err.strip().splitlines()) == 1, (name, err)
         assert err.startswith(f"ledger append: {field}: "), (name, err)
+
+
+def _not_json(n: int) -> list[tuple[str, bytes]]:
+    good = msgspec.json.encode(_envelope(n, lambda _: None))
+    return [
+        ("malformed", good[:-1] + b","),
+        ("trailing characters", good + b" x"),
+        ("invalid UTF-8 in a string", good.replace(b'"feature_flag.changed"', b'"feature_flag.\xc3\x28"')),
+    ]
+
+
+def test_bytes_that_are_not_json_are_rejected_by_both(
+    client: TestClient[Litestar], token: Token, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = token("service_writer") | {"Content-Type": "application/json"}
+    for name, data in _not_json(200):
+        r = client.post("/v1/events", content=data, headers=h)
+        assert r.status_code == 400, (name, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "not valid JSON" in r.json()["detail"], name
+        code, err = _cli(tmp_path, data, capsys)
+        assert code == EXIT_INPUT, (name, err)
+        assert err.startswith("ledger append: line 1: "), (name, err)
