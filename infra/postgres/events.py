@@ -22,7 +22,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from infra.postgres.ddl import DDL_LOCK
+from infra.postgres.ddl import DDL_LOCK, one_line
 from ledger.chain import Head, Linker, Pending, StoredColumns, StoredRecord, stream_id
 from ledger.errors import LedgerError, StorageError
 from ledger.event import Receipt
@@ -37,7 +37,7 @@ class PostgresEventStore(PostgresApplicationRecorder):
         try:  # the recorder connects at once (type adapters)
             super().__init__(datastore, events_table_name=TABLE)
         except (PersistenceError, psycopg.Error) as e:
-            msg = f"cannot connect to PostgreSQL ({_where(datastore)}): {e}"
+            msg = f"cannot connect to PostgreSQL ({_where(datastore)}): {one_line(e)}"
             raise StorageError(msg) from e
         q = {"s": Identifier(datastore.schema), "t": Identifier(TABLE)}
         self.sql_create_statements[self.create_table_statement_index] = SQL(
@@ -77,7 +77,7 @@ class PostgresEventStore(PostgresApplicationRecorder):
                 self._create_table(cur)
             self.datastore.register_type_adapters()
         except (PersistenceError, psycopg.Error) as e:
-            msg = f"cannot open PostgreSQL store: {e}"
+            msg = f"cannot open PostgreSQL store: {one_line(e)}"
             raise StorageError(msg) from e
 
     @contextmanager
@@ -92,7 +92,7 @@ class PostgresEventStore(PostgresApplicationRecorder):
         except LedgerError:
             raise
         except (PersistenceError, psycopg.Error) as e:
-            msg = f"PostgreSQL failed: {e}"
+            msg = f"PostgreSQL failed: {one_line(e)}"
             raise StorageError(msg) from e
 
     def append(self, batches: Sequence[Sequence[Pending]]) -> list[list[Receipt] | LedgerError]:

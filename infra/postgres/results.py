@@ -11,7 +11,7 @@ import msgspec
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from infra.postgres.ddl import DDL_LOCK
+from infra.postgres.ddl import DDL_LOCK, one_line
 from ledger.errors import StorageError
 
 _DDL = (
@@ -33,7 +33,7 @@ class PostgresResultStore:
                 self._conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
                 self._conn.execute(SQL(_DDL).format(t=self._table))
         except psycopg.Error as e:
-            raise StorageError(f"cannot open verification results in PostgreSQL: {_line(e)}") from e
+            raise StorageError(f"cannot open verification results in PostgreSQL: {one_line(e)}") from e
 
     def save(self, result: dict[str, Any]) -> None:
         """Keep one result."""
@@ -61,12 +61,7 @@ class PostgresResultStore:
             try:
                 yield
             except psycopg.Error as e:
-                raise StorageError(f"verification results failed: {_line(e)}") from e
-
-
-def _line(e: Exception) -> str:
-    """Join a driver's multi-line message into one line (the CLI's errors are one line each)."""
-    return " ".join(str(e).split())
+                raise StorageError(f"verification results failed: {one_line(e)}") from e
 
 
 def _decode(data: bytes) -> dict[str, Any]:

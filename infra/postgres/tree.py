@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Composed, Identifier
 
-from infra.postgres.ddl import DDL_LOCK
+from infra.postgres.ddl import DDL_LOCK, one_line
 from ledger.errors import ConflictError, LedgerError, StorageError, ValidationError
 from ledger.merkle_log import NodeKey, NodeRun, NodeSpan, completed_runs
 
@@ -83,7 +83,7 @@ class PostgresTreeStore:
                     self._writer.execute(self._q(statement))
             self._reader = psycopg.connect(dsn, autocommit=True)
         except psycopg.Error as e:
-            msg = f"cannot open the PostgreSQL tree store in schema {schema!r}: {e}"
+            msg = f"cannot open the PostgreSQL tree store in schema {schema!r}: {one_line(e)}"
             raise StorageError(msg) from e
 
     def _q(self, text: str) -> Composed:
@@ -106,7 +106,7 @@ class PostgresTreeStore:
         except LedgerError:
             raise
         except psycopg.Error as e:
-            msg = f"PostgreSQL tree store failed: {e}"
+            msg = f"PostgreSQL tree store failed: {one_line(e)}"
             raise StorageError(msg) from e
 
     def tree_size(self) -> int:

@@ -17,7 +17,7 @@ import msgspec
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from infra.postgres.ddl import DDL_LOCK
+from infra.postgres.ddl import DDL_LOCK, one_line
 from ledger.errors import ConflictError, LedgerError, StorageError
 from projections.ports import Doc, Move, TableWrites, Tracking, upper_bound
 from projections.runner import digest_of
@@ -34,7 +34,7 @@ class PostgresViewStore:
         try:
             self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
         except psycopg.Error as e:
-            msg = f"cannot open PostgreSQL views: {e}"
+            msg = f"cannot open PostgreSQL views: {one_line(e)}"
             raise StorageError(msg) from e
 
     def _t(self, table: str) -> SQL:
@@ -52,7 +52,7 @@ class PostgresViewStore:
         except LedgerError:
             raise
         except psycopg.Error as e:
-            msg = f"PostgreSQL views failed: {e}"
+            msg = f"PostgreSQL views failed: {one_line(e)}"
             raise StorageError(msg) from e
 
     def ensure(self, tables: Collection[str]) -> None:

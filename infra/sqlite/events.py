@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, SafeUUID
 
+from eventsourcing.persistence import ConnectionPoolClosedError, PersistenceError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from infra.sqlite.lock import WriterLock
@@ -71,7 +72,10 @@ class SqliteEventStore(SQLiteApplicationRecorder):
                 yield conn._sqlite_conn  # noqa: SLF001 - the adapter owns the transaction
         except LedgerError:
             raise
-        except sqlite3.Error as e:
+        except ConnectionPoolClosedError as e:
+            msg = "SQLite store is closed"
+            raise StorageError(msg) from e
+        except (sqlite3.Error, PersistenceError) as e:
             msg = f"SQLite failed: {e}"
             raise StorageError(msg) from e
 
