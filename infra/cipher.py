@@ -87,8 +87,8 @@ class AesGcmFieldCipher:
             msg = f"data key of subject {subject} does not unwrap under the configured KEK"
             raise VerificationError(msg) from None
 
-    def seal(self, items: Sequence[tuple[str, bytes, bytes]]) -> list[tuple[str, str, str]]:
-        """Seal (subject, aad, plaintext) items deterministically per key."""
+    def encrypt(self, items: Sequence[tuple[str, bytes, bytes]]) -> list[tuple[str, str, str]]:
+        """Encrypt (subject, aad, plaintext) items deterministically per key."""
         keys = self._keys([s for s, _, _ in items], create=True)
         out = []
         for subject, aad, plain in items:
@@ -100,8 +100,8 @@ class AesGcmFieldCipher:
             out.append((key_id, _b64(nonce), _b64(AESGCM(key).encrypt(nonce, plain, aad))))
         return out
 
-    def open(self, items: Sequence[tuple[str, str, str, str, bytes]]) -> list[bytes | None]:
-        """Open (subject, key id, nonce, ct, aad) items; None where the key was destroyed."""
+    def decrypt(self, items: Sequence[tuple[str, str, str, str, bytes]]) -> list[bytes | None]:
+        """Decrypt (subject, key id, nonce, ct, aad) items; None where the key was destroyed."""
         keys = self._keys([s for s, *_ in items], create=False)
         out: list[bytes | None] = []
         for subject, key_id, nonce, ct, aad in items:

@@ -42,7 +42,7 @@ def encrypt_payloads(cipher: FieldCipher, items: Sequence[tuple[EventType, UUID,
                 places.append((payload, name))
     if not wanted:
         return
-    for (payload, name), (key, nonce, ct) in zip(places, cipher.seal(wanted), strict=True):
+    for (payload, name), (key, nonce, ct) in zip(places, cipher.encrypt(wanted), strict=True):
         payload[name] = {"ct": ct, "key": key, "nonce": nonce, "sealed": ENCRYPTED}
 
 
@@ -58,7 +58,9 @@ def decrypt_payload(
     ]
     if not encrypted:
         return payload, []
-    opened = cipher.open([(subject, v["key"], v["nonce"], v["ct"], aad(event_id, n)) for n, v in encrypted])
+    opened = cipher.decrypt(
+        [(subject, v["key"], v["nonce"], v["ct"], aad(event_id, n)) for n, v in encrypted]
+    )
     out = dict(payload)
     erased: list[str] = []
     for (name, _), plain in zip(encrypted, opened, strict=True):

@@ -76,16 +76,16 @@ class FieldCipher(Protocol):
     resubmission produces identical ciphertext; ``aad`` binds a value to its event and field.
     """
 
-    def seal(self, items: Sequence[tuple[str, bytes, bytes]]) -> list[tuple[str, str, str]]:
-        """Seal (subject, aad, plaintext) items; return (key id, nonce b64, ciphertext b64).
+    def encrypt(self, items: Sequence[tuple[str, bytes, bytes]]) -> list[tuple[str, str, str]]:
+        """Encrypt (subject, aad, plaintext) items; return (key id, nonce b64, ciphertext b64).
 
         Raises:
             PolicyViolationError: a subject was erased and may not receive new personal data.
         """
         ...
 
-    def open(self, items: Sequence[tuple[str, str, str, str, bytes]]) -> list[bytes | None]:
-        """Open (subject, key id, nonce, ct, aad) items; ``None`` where the key was destroyed.
+    def decrypt(self, items: Sequence[tuple[str, str, str, str, bytes]]) -> list[bytes | None]:
+        """Decrypt (subject, key id, nonce, ct, aad) items; ``None`` where the key was destroyed.
 
         Raises:
             VerificationError: a ciphertext does not authenticate under its key.

@@ -74,10 +74,10 @@ def test_destroying_an_unknown_subject_reports_false_but_still_blocks_it(open_ta
 # The cipher over it.
 
 
-def test_seal_then_open_round_trips(open_cipher: CipherFactory) -> None:
+def test_encrypt_then_decrypt_round_trips(open_cipher: CipherFactory) -> None:
     cipher = open_cipher()
-    sealed = cipher.seal([("plr-1", AAD, b"Maria Borg"), ("plr-2", AAD, "Ġużeppi".encode())])
-    opened = cipher.open(
+    sealed = cipher.encrypt([("plr-1", AAD, b"Maria Borg"), ("plr-2", AAD, "Ġużeppi".encode())])
+    opened = cipher.decrypt(
         [(s, kid, nonce, ct, AAD) for s, (kid, nonce, ct) in zip(["plr-1", "plr-2"], sealed, strict=True)]
     )
     assert opened == [b"Maria Borg", "Ġużeppi".encode()]
@@ -86,21 +86,21 @@ def test_seal_then_open_round_trips(open_cipher: CipherFactory) -> None:
 
 def test_each_subject_gets_one_key_kept_across_reopening(open_cipher: CipherFactory) -> None:
     first = open_cipher()
-    (kid_1, nonce, ct), (kid_2, _, _) = first.seal([("plr-1", AAD, b"Maria"), ("plr-2", AAD, b"Maria")])
-    ((again, _, _),) = first.seal([("plr-1", b"other/field", b"x")])
+    (kid_1, nonce, ct), (kid_2, _, _) = first.encrypt([("plr-1", AAD, b"Maria"), ("plr-2", AAD, b"Maria")])
+    ((again, _, _),) = first.encrypt([("plr-1", b"other/field", b"x")])
     assert kid_1 != kid_2
     assert again == kid_1
     first.close()
     reopened = open_cipher()
-    assert reopened.open([("plr-1", kid_1, nonce, ct, AAD)]) == [b"Maria"]
-    assert reopened.seal([("plr-1", AAD, b"Maria")]) == [(kid_1, nonce, ct)]
+    assert reopened.decrypt([("plr-1", kid_1, nonce, ct, AAD)]) == [b"Maria"]
+    assert reopened.encrypt([("plr-1", AAD, b"Maria")]) == [(kid_1, nonce, ct)]
 
 
-def test_sealing_is_deterministic_per_subject_aad_and_plaintext(open_cipher: CipherFactory) -> None:
+def test_encryption_is_deterministic_per_subject_aad_and_plaintext(open_cipher: CipherFactory) -> None:
     cipher = open_cipher()
-    base = cipher.seal([("plr-1", AAD, b"Maria")])[0]
-    assert cipher.seal([("plr-1", AAD, b"Maria")])[0] == base
-    others = cipher.seal(
+    base = cipher.encrypt([("plr-1", AAD, b"Maria")])[0]
+    assert cipher.encrypt([("plr-1", AAD, b"Maria")])[0] == base
+    others = cipher.encrypt(
         [("plr-1", AAD, b"Marie"), ("plr-1", b"another/aad", b"Maria"), ("plr-2", AAD, b"Maria")]
     )
     nonces = {base[1], *(nonce for _, nonce, _ in others)}
@@ -110,40 +110,40 @@ def test_sealing_is_deterministic_per_subject_aad_and_plaintext(open_cipher: Cip
 
 def test_an_erased_subject_opens_to_none_and_refuses_new_data(open_cipher: CipherFactory) -> None:
     cipher = open_cipher()
-    ((kid, nonce, ct),) = cipher.seal([("plr-1", AAD, b"Maria")])
+    ((kid, nonce, ct),) = cipher.encrypt([("plr-1", AAD, b"Maria")])
     assert cipher.erase("plr-1") is True
     assert cipher.erase("plr-1") is False
     for reader in (cipher, open_cipher()):
-        assert reader.open([("plr-1", kid, nonce, ct, AAD)]) == [None]
+        assert reader.decrypt([("plr-1", kid, nonce, ct, AAD)]) == [None]
         with pytest.raises(PolicyViolationError, match="plr-1 was erased"):
-            reader.seal([("plr-1", AAD, b"Maria")])
+            reader.encrypt([("plr-1", AAD, b"Maria")])
 
 
-def test_erasing_a_subject_never_sealed_refuses_its_data_later(open_cipher: CipherFactory) -> None:
+def test_erasing_a_subject_never_encrypted_refuses_its_data_later(open_cipher: CipherFactory) -> None:
     cipher = open_cipher()
     assert cipher.erase("plr-7") is False
     with pytest.raises(PolicyViolationError, match="plr-7 was erased"):
-        cipher.seal([("plr-7", AAD, b"Maria")])
+        cipher.encrypt([("plr-7", AAD, b"Maria")])
 
 
 def test_a_field_of_an_unknown_subject_or_key_opens_to_none(open_cipher: CipherFactory) -> None:
     cipher = open_cipher()
-    ((kid, nonce, ct),) = cipher.seal([("plr-1", AAD, b"Maria")])
-    assert cipher.open([("plr-2", kid, nonce, ct, AAD), ("plr-1", "dk-other", nonce, ct, AAD)]) == [
+    ((kid, nonce, ct),) = cipher.encrypt([("plr-1", AAD, b"Maria")])
+    assert cipher.decrypt([("plr-2", kid, nonce, ct, AAD), ("plr-1", "dk-other", nonce, ct, AAD)]) == [
         None,
         None,
     ]
 
 
 def test_the_wrong_kek_fails_clearly(open_cipher: CipherFactory) -> None:
-    ((kid, nonce, ct),) = open_cipher().seal([("plr-1", AAD, b"Maria")])
+    ((kid, nonce, ct),) = open_cipher().encrypt([("plr-1", AAD, b"Maria")])
     wrong = open_cipher(bytes(32))
     with pytest.raises(
         VerificationError, match=r"data key of subject plr-1 does not unwrap under the configured KEK"
     ):
-        wrong.open([("plr-1", kid, nonce, ct, AAD)])
+        wrong.decrypt([("plr-1", kid, nonce, ct, AAD)])
     with pytest.raises(VerificationError, match="does not unwrap"):
-        wrong.seal([("plr-1", AAD, b"Maria")])
+        wrong.encrypt([("plr-1", AAD, b"Maria")])
 
 
 @pytest.mark.parametrize("size", [0, 16, 31, 33])

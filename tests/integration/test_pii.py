@@ -150,17 +150,17 @@ def test_an_altered_or_moved_ciphertext_does_not_open(make_cipher: CipherFactory
     cipher = make_cipher()
     try:
         place = aad(UUID(Events().next_id()), "full_name")
-        [(key, nonce, ct)] = cipher.seal([("plr-1", place, b"Maria Rossi")])
+        [(key, nonce, ct)] = cipher.encrypt([("plr-1", place, b"Maria Rossi")])
         raw = bytearray(base64.b64decode(ct))
         raw[3] ^= 0x01
         altered = base64.b64encode(bytes(raw)).decode()
 
-        assert cipher.open([("plr-1", key, nonce, ct, place)]) == [b"Maria Rossi"]
+        assert cipher.decrypt([("plr-1", key, nonce, ct, place)]) == [b"Maria Rossi"]
         with pytest.raises(VerificationError):
-            cipher.open([("plr-1", key, nonce, altered, place)])
+            cipher.decrypt([("plr-1", key, nonce, altered, place)])
         with pytest.raises(VerificationError):
-            cipher.open([("plr-1", key, nonce, ct, place.replace(b"full_name", b"date_of_birth"))])
-        assert cipher.seal([("plr-1", place, b"Maria Rossi")]) == [(key, nonce, ct)]
-        assert cipher.seal([("plr-1", place, b"Maria Rossa")])[0][1] != nonce
+            cipher.decrypt([("plr-1", key, nonce, ct, place.replace(b"full_name", b"date_of_birth"))])
+        assert cipher.encrypt([("plr-1", place, b"Maria Rossi")]) == [(key, nonce, ct)]
+        assert cipher.encrypt([("plr-1", place, b"Maria Rossa")])[0][1] != nonce
     finally:
         cipher.close()
