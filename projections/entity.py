@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.event import ReadEvent
-from projections.fact import redacted
 from projections.ports import Doc
+from projections.redaction import redacted
 
 ANNOTATIONS = frozenset({"reason", "detail", "notes"})
 Rule = Callable[[Doc, dict[str, Any]], Doc]
