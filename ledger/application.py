@@ -201,8 +201,14 @@ class Ledger:
         """Return one event by id, opened and upcast.
 
         Raises:
+            ValidationError: ``event_id`` is not a UUID.
             NotFoundError: no event has that id.
         """
+        try:
+            event_id = str(UUID(event_id))
+        except ValueError:
+            msg = f"not a UUID: {event_id!r}"
+            raise ValidationError(msg, field="event_id") from None
         stored = self.store.get(event_id)
         if stored is None:
             msg = f"no event with event_id {event_id}"

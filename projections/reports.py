@@ -18,14 +18,17 @@ the jackpot then running, and the wins of the day. Days are UTC days of ``occurr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
+from ledger.errors import ValidationError
 from ledger.event import ReadEvent
 from projections.money import add, amount
 from projections.ports import Doc, ViewStore
 from projections.runner import Docs, Need
 
+_DAY_PREFIX = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 _MONEY_BY_GAME = {
     "round.bet_placed": ("bets", "bet_amount"),
     "round.win_recorded": ("wins", "win_amount"),
@@ -261,7 +264,14 @@ def with_totals(row: Doc) -> Doc:
 
 
 def report(views: ViewStore, day_prefix: str = "") -> dict[str, list[Doc]]:
-    """Report facts (days starting with ``day_prefix``, e.g. ``2026-01``), RTP rows and pools."""
+    """Report facts (days starting with ``day_prefix``, e.g. ``2026-01``), RTP rows and pools.
+
+    Raises:
+        ValidationError: ``day_prefix`` is not ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
+    """
+    if day_prefix and _DAY_PREFIX.fullmatch(day_prefix) is None:
+        msg = f"expected a day prefix YYYY, YYYY-MM or YYYY-MM-DD, got {day_prefix!r}"
+        raise ValidationError(msg, field="day")
     days = [with_totals(r) for r in views.scan("report_day", day_prefix)]
     rtp = views.scan("report_rtp", day_prefix[:7])
     for r in rtp:

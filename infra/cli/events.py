@@ -13,7 +13,7 @@ from infra.demo import chunks, demo_events
 from infra.settings import Settings
 from ledger.application import decode_events
 from ledger.catalogue import CATALOGUE
-from ledger.errors import NotFoundError, StorageError
+from ledger.errors import NotFoundError, ValidationError
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,7 +39,7 @@ def _read_lines(path: str) -> list[bytes]:
             return f.read().splitlines()
     except OSError as e:
         msg = f"cannot read {path}: {e.strerror}"
-        raise StorageError(msg) from None
+        raise ValidationError(msg, field="file") from None
 
 
 def cmd_append(args: argparse.Namespace, settings: Settings) -> int:

@@ -37,7 +37,7 @@ class PostgresEventStore(PostgresApplicationRecorder):
         try:  # the recorder connects at once (type adapters)
             super().__init__(datastore, events_table_name=TABLE)
         except (PersistenceError, psycopg.Error) as e:
-            msg = f"cannot connect to PostgreSQL ({_where(datastore)}): {one_line(e)}"
+            msg = f"cannot connect to PostgreSQL ({_where(datastore)}): {_cause(datastore) or one_line(e)}"
             raise StorageError(msg) from e
         q = {"s": Identifier(datastore.schema), "t": Identifier(TABLE)}
         self.sql_create_statements[self.create_table_statement_index] = SQL(
@@ -217,7 +217,18 @@ def _stored(r: Any) -> StoredRecord:
 
 def _where(ds: PostgresDatastore) -> str:
     info = ds.pool.kwargs if isinstance(ds.pool.kwargs, dict) else {}  # never the password
-    return f"host={info.get('host')} dbname={info.get('dbname')}"
+    return f"host={info.get('host')} port={info.get('port') or 5432} dbname={info.get('dbname')}"
+
+
+def _cause(ds: PostgresDatastore) -> str:
+    """Why a direct connection fails (the pool only reports its timeout), or "" if it succeeds."""
+    info = ds.pool.kwargs if isinstance(ds.pool.kwargs, dict) else {}
+    params = {k: v for k, v in info.items() if k in {"dbname", "host", "port", "user", "password"} and v}
+    try:
+        psycopg.connect(**params, connect_timeout=3).close()
+    except psycopg.Error as e:
+        return one_line(e)
+    return ""
 
 
 def datastore(

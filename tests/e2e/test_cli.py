@@ -80,8 +80,9 @@ def test_invalid_json_names_the_line(tmp_path: Path) -> None:
 
 def test_missing_file_and_bad_settings_are_one_line(tmp_path: Path) -> None:
     missing = ledger(tmp_path, "append", str(tmp_path / "nope.ndjson"))
-    assert missing.returncode == 3
+    assert missing.returncode == 2  # bad input, not a storage failure
     _assert_one_line(missing.stderr)
+    assert "file: cannot read" in missing.stderr
     env = _env(tmp_path) | {"LEDGER_STORE": "oracle"}
     bad = subprocess.run([*LEDGER, "verify"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert bad.returncode == 2
@@ -94,12 +95,47 @@ def test_an_unreachable_postgresql_is_one_storage_error_line(tmp_path: Path) -> 
     done = subprocess.run([*LEDGER, "verify"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert done.returncode == 3
     _assert_one_line(done.stderr)
-    assert f"cannot connect to PostgreSQL (host={tmp_path} dbname=nope)" in done.stderr
+    assert f"cannot connect to PostgreSQL (host={tmp_path} port=5432 dbname=nope)" in done.stderr
+    assert "No such file or directory" in done.stderr  # the cause, not only the pool's timeout
     assert "internal error" not in done.stderr
     last = subprocess.run([*LEDGER, "verify", "--last"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert last.returncode == 3
     _assert_one_line(last.stderr)
     assert "cannot open verification results in PostgreSQL" in last.stderr
+
+
+def test_an_unreachable_postgresql_port_names_the_port_and_the_cause(tmp_path: Path) -> None:
+    env = _env(tmp_path) | {"LEDGER_STORE": "postgres", "LEDGER_PG_DSN": "host=127.0.0.1 port=1 dbname=test"}
+    done = subprocess.run([*LEDGER, "verify"], env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 3
+    _assert_one_line(done.stderr)
+    assert "(host=127.0.0.1 port=1 dbname=test)" in done.stderr
+    assert "Connection refused" in done.stderr
+
+
+def test_a_malformed_event_id_is_bad_input(tmp_path: Path) -> None:
+    done = ledger(tmp_path, "get", "not-a-uuid")
+    assert done.returncode == 2
+    _assert_one_line(done.stderr)
+    assert "event_id: not a UUID" in done.stderr
+    assert "internal error" not in done.stderr
+    assert ledger(tmp_path, "append", "-", stdin=_event(3)).returncode == 0
+    found = ledger(tmp_path, "get", "00000000-0000-4000-8000-000000000003".upper())
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["event_id"] == "00000000-0000-4000-8000-000000000003"
+
+
+@pytest.mark.parametrize("day", ["yesterday", "2026-1", "2026-01-05T00", "20260105"])
+def test_a_report_day_that_is_no_day_prefix_is_refused(tmp_path: Path, day: str) -> None:
+    done = ledger(tmp_path, "report", "--day", day)
+    assert done.returncode == 2
+    _assert_one_line(done.stderr)
+    assert "day: expected a day prefix" in done.stderr
+
+
+def test_report_day_prefixes_are_accepted(tmp_path: Path) -> None:
+    for day in ("2026", "2026-01", "2026-01-05"):
+        assert ledger(tmp_path, "report", "--day", day, "--json").returncode == 0
 
 
 def test_tampered_file_fails_verify_and_names_the_event(tmp_path: Path) -> None:
