@@ -85,6 +85,7 @@ def _cli(
     source = tmp_path / "events.ndjson"
     source.write_bytes((event if isinstance(event, bytes) else msgspec.json.encode(event)) + b"\n")
     env = {
+        "LEDGER_DATA_DIR": str(tmp_path / "cli"),  # nothing read from the working directory's var/
         "LEDGER_SQLITE_PATH": str(tmp_path / "cli.sqlite3"),
         "LEDGER_KEYS_PATH": str(tmp_path / "cli-keys.sqlite3"),
         "LEDGER_KEK_FILE": str(tmp_path / "cli-kek.key"),

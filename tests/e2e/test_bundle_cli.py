@@ -16,6 +16,7 @@ from tests.integration.test_bundle import round_events
 
 def _env(tmp: Path) -> dict[str, str]:
     return {
+        "LEDGER_DATA_DIR": str(tmp),  # nothing read from the working directory's var/
         "LEDGER_SQLITE_PATH": str(tmp / "ledger.sqlite3"),
         "LEDGER_KEYS_PATH": str(tmp / "keys.sqlite3"),
         "LEDGER_KEK_FILE": str(tmp / "kek.key"),

@@ -17,6 +17,7 @@ LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 def _env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env |= {
+        "LEDGER_DATA_DIR": str(tmp),  # nothing read from the working directory's var/
         "LEDGER_SQLITE_PATH": str(tmp / "ledger.sqlite3"),
         "LEDGER_KEYS_PATH": str(tmp / "keys.sqlite3"),
         "LEDGER_KEK_FILE": str(tmp / "kek.key"),

@@ -18,7 +18,7 @@ from ledger.checkpoint import ZERO_HASH, Checkpoint, open_checkpoint, sign_check
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
-    return {"LEDGER_SIGNING_DIR": str(tmp / "signing"), **extra}
+    return {"LEDGER_DATA_DIR": str(tmp), "LEDGER_SIGNING_DIR": str(tmp / "signing"), **extra}
 
 
 def _one_line(err: str) -> str:

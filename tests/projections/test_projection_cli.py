@@ -25,6 +25,7 @@ LEDGER = [sys.executable, "-c", "from infra.cli.main import run; run()"]
 def env(backend: Backend, tmp_path: Path) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     out |= {
+        "LEDGER_DATA_DIR": str(tmp_path),  # nothing read from the working directory's var/
         "LEDGER_SQLITE_PATH": str(tmp_path / "ledger.sqlite3"),
         "LEDGER_KEYS_PATH": str(tmp_path / "keys.sqlite3"),
         "LEDGER_KEK_FILE": str(tmp_path / "kek.key"),
