@@ -110,7 +110,7 @@ def test_default_path_and_unsealed_events_are_reported(
     capsys.readouterr()
     assert main(["export", "--stream", "BonusRule:br-0"], env=sealed) == 0
     captured = capsys.readouterr()
-    assert (tmp_path / "var/bundles/stream-BonusRule-br-0.zip").exists()
+    assert (tmp_path / "bundles/stream-BonusRule-br-0.zip").exists()  # <LEDGER_DATA_DIR>/bundles
     assert "1 events of the scope are not sealed yet" in captured.err
     assert "ledger seal" in captured.err
 
