@@ -178,7 +178,22 @@ def _same_root(what: str, size: int, expected: bytes, got: bytes) -> None:
 
 def _inclusion_length(index: int, size: int) -> int:
     """Return how many nodes PATH(index, D[size]) has: the §2.1.3.2 loop, run without hashing."""
-    fn, sn, n = index, size - 1, 0
+    return _path_steps(index, size - 1)
+
+
+def _consistency_length(old: int, new: int) -> int:
+    """Return how many nodes PROOF(old, D[new]) has (``0 < old < new``): the §2.1.4.2 loop, unhashed."""
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    n = _path_steps(fn, sn)
+    # A power-of-two old size starts from its own root, which the path leaves out.
+    return n if old & (old - 1) == 0 else n + 1
+
+
+def _path_steps(fn: int, sn: int) -> int:
+    """Count the nodes the RFC 9162 verification loop consumes from ``(fn, sn)`` on."""
+    n = 0
     while sn:
         if fn & 1 or fn == sn:
             while not fn & 1 and fn:
@@ -186,21 +201,6 @@ def _inclusion_length(index: int, size: int) -> int:
         fn, sn = fn >> 1, sn >> 1
         n += 1
     return n
-
-
-def _consistency_length(old: int, new: int) -> int:
-    """Return how many nodes PROOF(old, D[new]) has (``0 < old < new``): the §2.1.4.2 loop, unhashed."""
-    fn, sn, n = old - 1, new - 1, 0
-    while fn & 1:
-        fn, sn = fn >> 1, sn >> 1
-    while sn:
-        if fn & 1 or fn == sn:
-            while not fn & 1 and fn:
-                fn, sn = fn >> 1, sn >> 1
-        fn, sn = fn >> 1, sn >> 1
-        n += 1
-    # A power-of-two old size starts from its own root, which the path leaves out.
-    return n if old & (old - 1) == 0 else n + 1
 
 
 # --- wire formats --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from ledger.errors import NotFoundError, StorageError, ValidationError, VerificationError
+from ledger.errors import ConflictError, NotFoundError, StorageError, ValidationError, VerificationError
 from ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -148,6 +148,32 @@ def completed_nodes(size: int, new_leaf_hashes: Sequence[bytes], get: NodeGetter
 
 
 # --- storage port and the log ---------------------------------------------------------------
+
+
+def check_extend_start(size: int, start: int) -> None:
+    """Refuse to extend a tree of ``size`` leaves anywhere but at its end (a ``TreeStore`` rule).
+
+    Raises:
+        ConflictError: ``start`` is not ``size`` (another writer extended it first).
+    """
+    if start != size:
+        msg = f"the tree has {size} leaves; cannot extend it at {start}"
+        raise ConflictError(msg, field="start")
+
+
+def check_checkpoint_note(size: int, stored: bytes | None, note: bytes) -> None:
+    """Refuse a checkpoint note that a store cannot keep beside ``stored`` (a ``TreeStore`` rule).
+
+    Raises:
+        ValidationError: a negative size.
+        ConflictError: another note is already stored for ``size`` (the same note again is fine).
+    """
+    if size < 0:
+        msg = f"checkpoint size must be ≥ 0, got {size}"
+        raise ValidationError(msg, field="size")
+    if stored is not None and stored != note:
+        msg = f"a different checkpoint is already stored for tree size {size}"
+        raise ConflictError(msg, field="size")
 
 
 class TreeStore(Protocol):

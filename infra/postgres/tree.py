@@ -19,8 +19,15 @@ import psycopg
 from psycopg.sql import SQL, Composed, Identifier
 
 from infra.postgres.ddl import DDL_LOCK, one_line
-from ledger.errors import ConflictError, LedgerError, StorageError, ValidationError
-from ledger.merkle_log import NodeKey, NodeRun, NodeSpan, completed_runs
+from ledger.errors import LedgerError, StorageError
+from ledger.merkle_log import (
+    NodeKey,
+    NodeRun,
+    NodeSpan,
+    check_checkpoint_note,
+    check_extend_start,
+    completed_runs,
+)
 
 _PG_DDL = (
     "CREATE SCHEMA IF NOT EXISTS {s}",
@@ -42,21 +49,6 @@ _PG_SIZE_FOR_UPDATE = _PG_SIZE + " FOR UPDATE"
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _COPY_ROW = struct.Struct(">hiiiqi")
 _COPY_TRAILER = struct.pack(">h", -1)
-
-
-def _check_start(size: int, start: int) -> None:
-    if start != size:
-        msg = f"the tree has {size} leaves; cannot extend it at {start}"
-        raise ConflictError(msg, field="start")
-
-
-def _check_note(size: int, stored: bytes | None, note: bytes) -> None:
-    if size < 0:
-        msg = f"checkpoint size must be ≥ 0, got {size}"
-        raise ValidationError(msg, field="size")
-    if stored is not None and stored != note:
-        msg = f"a different checkpoint is already stored for tree size {size}"
-        raise ConflictError(msg, field="size")
 
 
 def _copy_payload(runs: Sequence[NodeRun]) -> bytes:
@@ -122,7 +114,7 @@ class PostgresTreeStore:
     def extend(self, start: int, leaf_hashes: Sequence[bytes]) -> None:
         """Write the leaves, the nodes they complete and the new size in one transaction."""
         with self._transaction() as cur:
-            _check_start(self._size(cur, lock=True), start)
+            check_extend_start(self._size(cur, lock=True), start)
             runs = completed_runs(start, leaf_hashes, lambda keys: self._select(cur, keys))
             copy_sql = self._q("COPY {s}.ledger_tree (level, idx, hash) FROM STDIN (FORMAT BINARY)")
             with cur.copy(copy_sql) as copy:
@@ -165,7 +157,7 @@ class PostgresTreeStore:
     def add_checkpoint(self, size: int, note: bytes) -> None:
         """Store a checkpoint note (idempotent for identical bytes)."""
         with self._transaction() as cur:
-            _check_note(size, None, note)
+            check_checkpoint_note(size, None, note)
             cur.execute(
                 self._q("INSERT INTO {s}.ledger_checkpoints VALUES (%s, %s) ON CONFLICT DO NOTHING"),
                 (size, note),
@@ -174,7 +166,7 @@ class PostgresTreeStore:
                 row = cur.execute(
                     self._q("SELECT note FROM {s}.ledger_checkpoints WHERE size = %s"), (size,)
                 ).fetchone()
-                _check_note(size, None if row is None else bytes(row[0]), note)
+                check_checkpoint_note(size, None if row is None else bytes(row[0]), note)
 
     def checkpoint(self, size: int) -> bytes | None:
         """The note stored for ``size``."""

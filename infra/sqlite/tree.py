@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from infra.sqlite.lock import WriterLock
-from ledger.errors import ConflictError, StorageError, ValidationError
-from ledger.merkle_log import NodeKey, NodeSpan, completed_runs
+from ledger.errors import StorageError
+from ledger.merkle_log import NodeKey, NodeSpan, check_checkpoint_note, check_extend_start, completed_runs
 
 _SQLITE_DDL = (
     (
@@ -49,21 +49,6 @@ _SQLITE_RUN = (
 )
 # Keys per SQLite statement: two variables each, well under SQLITE_MAX_VARIABLE_NUMBER.
 _SQLITE_CHUNK = 400
-
-
-def _check_start(size: int, start: int) -> None:
-    if start != size:
-        msg = f"the tree has {size} leaves; cannot extend it at {start}"
-        raise ConflictError(msg, field="start")
-
-
-def _check_note(size: int, stored: bytes | None, note: bytes) -> None:
-    if size < 0:
-        msg = f"checkpoint size must be ≥ 0, got {size}"
-        raise ValidationError(msg, field="size")
-    if stored is not None and stored != note:
-        msg = f"a different checkpoint is already stored for tree size {size}"
-        raise ConflictError(msg, field="size")
 
 
 class SqliteTreeStore:
@@ -124,7 +109,7 @@ class SqliteTreeStore:
     def extend(self, start: int, leaf_hashes: Sequence[bytes]) -> None:
         """Write the leaves, the nodes they complete and the new size in one transaction."""
         with self._transaction() as db:
-            _check_start(_size(db), start)
+            check_extend_start(_size(db), start)
             for level, lo, run in completed_runs(start, leaf_hashes, lambda keys: _select(db, keys)):
                 db.execute(_SQLITE_INSERT_RUN, (len(run), level, lo, b"".join(run)))
             db.execute("UPDATE ledger_tree_size SET size = ? WHERE id = 0", (start + len(leaf_hashes),))
@@ -143,7 +128,7 @@ class SqliteTreeStore:
         """Store a checkpoint note (idempotent for identical bytes)."""
         with self._transaction() as db:
             row = db.execute("SELECT note FROM ledger_checkpoints WHERE size = ?", (size,)).fetchone()
-            _check_note(size, None if row is None else bytes(row[0]), note)
+            check_checkpoint_note(size, None if row is None else bytes(row[0]), note)
             if row is None:
                 db.execute("INSERT INTO ledger_checkpoints VALUES (?, ?)", (size, note))
 
